@@ -1,0 +1,238 @@
+"""Video tracking state: hand tracks, motion prediction, stable ids, handedness votes, detector scheduling.
+
+Pure bookkeeping with no model calls: :class:`handtrace.tracker.HandTracker` feeds it regions and landmark
+results each frame. Regions are rows ``cx, cy, width, height, rotation`` in pixels (see :mod:`handtrace.roi`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from handtrace.roi import normalize_radians
+
+#: Log-odds are clipped so one very confident frame can't outvote a whole track.
+_MAX_LOGIT = 4.0
+
+
+@dataclass
+class TrackerStats:
+    """What the tracker ran: frames processed, palm detector runs, landmark model calls and crops."""
+
+    frames: int = 0
+    detector_runs: int = 0
+    landmark_runs: int = 0
+    landmark_crops: int = 0
+    tracks_started: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+    def __str__(self) -> str:
+        per100 = 100 * self.detector_runs / self.frames if self.frames else 0.0
+        return (f"{self.frames} frames, {self.detector_runs} detector runs ({per100:.1f} per 100 frames), "
+                f"{self.landmark_runs} landmark runs ({self.landmark_crops} crops), "
+                f"{self.tracks_started} tracks")
+
+
+def predict_regions(last: np.ndarray, velocity: np.ndarray, steps: float | np.ndarray = 1.0) -> np.ndarray:
+    """Constant-velocity prediction of regions ``steps`` frames ahead.
+
+    Centre moves linearly, size grows geometrically (velocity holds log-size change), angle turns linearly.
+
+    Args:
+        last: (K, 5) regions. velocity: (K, 5) per-frame ``dcx, dcy, dlog_w, dlog_h, drotation``.
+        steps: scalar or (K,) frames ahead.
+
+    Returns:
+        (K, 5) predicted regions.
+    """
+    last = np.asarray(last, np.float64)
+    velocity = np.asarray(velocity, np.float64)
+    steps = np.asarray(steps, np.float64).reshape(-1, 1) if np.ndim(steps) else float(steps)
+    out = last.copy()
+    out[:, :2] += velocity[:, :2] * steps
+    out[:, 2:4] *= np.exp(velocity[:, 2:4] * steps)
+    out[:, 4] = normalize_radians(last[:, 4] + (velocity[:, 4:5] * steps)[:, 0])
+    return out
+
+
+def region_velocity(previous: np.ndarray, current: np.ndarray, frames: float = 1.0) -> np.ndarray:
+    """Per-frame change between two (K, 5) regions ``frames`` apart, in :func:`predict_regions`' terms."""
+    previous = np.asarray(previous, np.float64)
+    current = np.asarray(current, np.float64)
+    v = np.empty_like(current)
+    v[:, :2] = current[:, :2] - previous[:, :2]
+    v[:, 2:4] = np.log(np.maximum(current[:, 2:4], 1e-6) / np.maximum(previous[:, 2:4], 1e-6))
+    v[:, 4] = normalize_radians(current[:, 4] - previous[:, 4])
+    return v / frames
+
+
+def region_bounds(regions: np.ndarray) -> np.ndarray:
+    """Axis-aligned bounds (K, 4) ``x_min, y_min, x_max, y_max`` of rotated (K, 5) regions."""
+    regions = np.asarray(regions, np.float64).reshape(-1, 5)
+    cx, cy, w, h, r = regions.T
+    c, s = np.abs(np.cos(r)), np.abs(np.sin(r))
+    hw, hh = (w * c + h * s) / 2, (w * s + h * c) / 2
+    return np.stack([cx - hw, cy - hh, cx + hw, cy + hh], axis=1)
+
+
+def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU between every box of (A, 4) and (B, 4) ``x_min, y_min, x_max, y_max``. Returns (A, B)."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)[:, None]
+    b = np.asarray(b, np.float64).reshape(-1, 4)[None]
+    iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    inter = iw * ih
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    return inter / np.maximum(area_a + area_b - inter, 1e-9)
+
+
+@dataclass
+class Track:
+    """One tracked hand.
+
+    ``region`` is the tracking region from the latest landmarks; ``velocity`` its smoothed per-frame change.
+    """
+
+    id: int
+    region: np.ndarray
+    last_frame: int
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(5))
+    handedness_logit: float = 0.0
+    handedness_votes: int = 0
+    frames_tracked: int = 1
+    smoother: Any = None
+    hand: Any = None
+
+    def predicted_region(self, frame: int, damping: float = 1.0) -> np.ndarray:
+        """The region expected at ``frame`` (5,), extrapolating the motion."""
+        steps = (frame - self.last_frame) * damping
+        return predict_regions(self.region[None], self.velocity[None], steps)[0]
+
+    def vote_handedness(self, right_probability: float, weight: float = 1.0) -> None:
+        """Add one frame's handedness evidence (probability of "Right" as the model reports it)."""
+        p = float(np.clip(right_probability, 1e-6, 1 - 1e-6))
+        logit = float(np.clip(np.log(p / (1 - p)), -_MAX_LOGIT, _MAX_LOGIT))
+        self.handedness_logit += weight * logit
+        self.handedness_votes += 1
+
+    @property
+    def right_probability(self) -> float:
+        """Probability of "Right" (model convention) from the vote over the whole track."""
+        if not self.handedness_votes:
+            return 0.5
+        return float(1 / (1 + np.exp(-self.handedness_logit / self.handedness_votes)))
+
+
+class TrackSet:
+    """The live tracks of one video, the recently lost ones (for id re-use), and the detector schedule.
+
+    Args:
+        max_num_hands: hands tracked at most.
+        detection_interval: while some but fewer than ``max_num_hands`` hands are tracked, run the palm
+            detector on one frame in this many; a hand entering the view is picked up within this many frames
+            of becoming detectable.
+        idle_detection_interval: the same when no hand is tracked (1: every frame).
+        max_lost_frames: a lost track's id is kept this many frames, and given back to a new hand that
+            appears where the lost one was expected.
+        velocity_smoothing: weight of the newest motion in the velocity estimate (1: last step only).
+    """
+
+    def __init__(self, max_num_hands: int = 2, detection_interval: int = 5, idle_detection_interval: int = 1,
+                 max_lost_frames: int = 10, velocity_smoothing: float = 0.7) -> None:
+        if detection_interval < 1 or idle_detection_interval < 1:
+            raise ValueError("detection intervals must be at least 1 frame")
+        self.max_num_hands = max_num_hands
+        self.detection_interval = detection_interval
+        self.idle_detection_interval = idle_detection_interval
+        self.max_lost_frames = max_lost_frames
+        self.velocity_smoothing = velocity_smoothing
+        self.tracks: list[Track] = []
+        self.lost: list[Track] = []
+        self.next_id = 0
+        self.last_detection_frame = -(10**9)
+
+    def reset(self) -> None:
+        self.tracks.clear()
+        self.lost.clear()
+        self.last_detection_frame = -(10**9)
+
+    # -- scheduling ---------------------------------------------------------------------------------------
+    def should_detect(self, frame: int) -> bool:
+        """Whether the palm detector runs on ``frame`` (before the landmark pass)."""
+        if len(self.tracks) >= self.max_num_hands:
+            return False
+        interval = self.detection_interval if self.tracks else self.idle_detection_interval
+        return frame - self.last_detection_frame >= interval
+
+    def mark_detection(self, frame: int) -> None:
+        self.last_detection_frame = frame
+
+    # -- regions ------------------------------------------------------------------------------------------
+    def predicted_regions(self, frame: int) -> np.ndarray:
+        """(T, 5) regions to crop on ``frame`` for the live tracks, with their motion extrapolated."""
+        if not self.tracks:
+            return np.zeros((0, 5))
+        return np.stack([t.predicted_region(frame) for t in self.tracks])
+
+    def overlaps_tracked(self, regions: np.ndarray, frame: int, threshold: float = 0.5) -> np.ndarray:
+        """(K,) bool: which candidate regions overlap a live track's predicted region (MediaPipe's rule)."""
+        regions = np.asarray(regions).reshape(-1, 5)
+        if not self.tracks or not len(regions):
+            return np.zeros(len(regions), bool)
+        iou = box_iou_matrix(region_bounds(regions), region_bounds(self.predicted_regions(frame)))
+        return iou.max(axis=1) > threshold
+
+    # -- updates ------------------------------------------------------------------------------------------
+    def update(self, track: Track, region: np.ndarray, frame: int) -> None:
+        """A live track was found again on ``frame`` with tracking region ``region`` (5,)."""
+        gap = max(frame - track.last_frame, 1)
+        step = region_velocity(track.region[None], np.asarray(region)[None], gap)[0]
+        a = self.velocity_smoothing if track.frames_tracked > 1 else 1.0
+        track.velocity = a * step + (1 - a) * track.velocity
+        track.region = np.asarray(region, np.float64)
+        track.last_frame = frame
+        track.frames_tracked += 1
+
+    def drop(self, track: Track) -> None:
+        """A live track was lost: keep it for id re-use for ``max_lost_frames``."""
+        self.tracks.remove(track)
+        if self.max_lost_frames > 0:
+            self.lost.append(track)
+
+    def start(self, region: np.ndarray, frame: int) -> Track:
+        """A new hand: give back the id of a recently lost track it continues, else a fresh id."""
+        region = np.asarray(region, np.float64)
+        self.lost = [t for t in self.lost if frame - t.last_frame <= self.max_lost_frames]
+        revived = self._match_lost(region, frame)
+        if revived is not None:
+            self.lost.remove(revived)
+            gap = max(frame - revived.last_frame, 1)
+            revived.velocity = region_velocity(revived.region[None], region[None], gap)[0]
+            revived.region, revived.last_frame = region, frame
+            revived.frames_tracked += 1
+            if revived.smoother is not None:
+                revived.smoother.reset()
+            self.tracks.append(revived)
+            return revived
+        track = Track(id=self.next_id, region=region, last_frame=frame)
+        self.next_id += 1
+        self.tracks.append(track)
+        return track
+
+    def _match_lost(self, region: np.ndarray, frame: int) -> Track | None:
+        """The lost track whose expected region is closest to ``region``, if it is where and as expected."""
+        best, best_distance = None, np.inf
+        for t in self.lost:
+            # Damped: a lost hand more likely slowed down than kept going.
+            expected = t.predicted_region(frame, damping=0.5)
+            size = max(expected[2], 1e-6)
+            distance = np.hypot(*(region[:2] - expected[:2])) / size
+            size_ratio = region[2] / size
+            if distance < 0.5 and 0.6 < size_ratio < 1.67 and distance < best_distance:
+                best, best_distance = t, distance
+        return best

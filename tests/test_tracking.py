@@ -1,0 +1,78 @@
+"""Track bookkeeping: motion prediction, detector schedule, id re-use, handedness votes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from handtrace.tracking import (
+    TrackSet,
+    box_iou_matrix,
+    predict_regions,
+    region_bounds,
+    region_velocity,
+)
+
+
+def test_velocity_and_prediction_round_trip():
+    a = np.array([[100.0, 200.0, 80.0, 80.0, 3.0]])
+    b = np.array([[130.0, 190.0, 88.0, 88.0, -3.1]])  # turned across the +-pi seam
+    v = region_velocity(a, b)
+    assert v[0, 4] == pytest.approx(2 * np.pi - 6.1, abs=1e-9)  # the short way round
+    np.testing.assert_allclose(predict_regions(a, v, 1.0), b, atol=1e-9)
+    two = predict_regions(b, v, 1.0)
+    assert two[0, 0] == pytest.approx(160.0)
+    assert two[0, 2] == pytest.approx(88.0 * 1.1)
+
+
+def test_region_bounds_of_rotated_square():
+    bounds = region_bounds(np.array([[0.0, 0.0, 10.0, 10.0, np.pi / 4]]))
+    np.testing.assert_allclose(bounds, [[-5 * np.sqrt(2), -5 * np.sqrt(2), 5 * np.sqrt(2), 5 * np.sqrt(2)]])
+    iou = box_iou_matrix(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 15, 10], [20, 20, 30, 30]]))
+    np.testing.assert_allclose(iou, [[1 / 3, 0.0]])
+
+
+def test_detector_schedule():
+    tracks = TrackSet(max_num_hands=2, detection_interval=5)
+    assert tracks.should_detect(0)  # nothing tracked: detect
+    tracks.mark_detection(0)
+    assert tracks.should_detect(1)  # still nothing tracked: every frame
+    tracks.start(np.array([100.0, 100, 50, 50, 0]), 1)
+    tracks.mark_detection(1)
+    runs = [f for f in range(2, 22) if tracks.should_detect(f) and (tracks.mark_detection(f) or True)]
+    assert runs == [6, 11, 16, 21]  # one frame in five with one of two hands tracked
+    tracks.start(np.array([300.0, 100, 50, 50, 0]), 22)
+    assert not any(tracks.should_detect(f) for f in range(22, 40))  # all hands tracked: never
+    with pytest.raises(ValueError):
+        TrackSet(detection_interval=0)
+
+
+def test_prediction_follows_constant_motion():
+    tracks = TrackSet(velocity_smoothing=1.0)
+    t = tracks.start(np.array([100.0, 100, 50, 50, 0]), 0)
+    tracks.update(t, np.array([140.0, 100, 50, 50, 0]), 1)
+    np.testing.assert_allclose(tracks.predicted_regions(2)[0, :2], [180, 100])
+    assert tracks.overlaps_tracked(np.array([[182.0, 101, 50, 50, 0]]), 2)[0]
+    assert not tracks.overlaps_tracked(np.array([[100.0, 100, 50, 50, 0]]), 2)[0]
+
+
+def test_lost_track_id_comes_back_only_where_expected():
+    tracks = TrackSet(max_lost_frames=10)
+    a = tracks.start(np.array([100.0, 100, 60, 60, 0]), 0)
+    b = tracks.start(np.array([400.0, 100, 60, 60, 0]), 0)
+    tracks.drop(a)
+    back = tracks.start(np.array([105.0, 102, 62, 62, 0]), 3)
+    assert back.id == a.id
+    elsewhere = tracks.start(np.array([250.0, 300, 60, 60, 0]), 4)
+    assert elsewhere.id not in (a.id, b.id)
+    tracks.drop(elsewhere)
+    too_late = tracks.start(np.array([250.0, 300, 60, 60, 0]), 30)
+    assert too_late.id != elsewhere.id
+
+
+def test_handedness_vote_does_not_flip_on_outliers():
+    tracks = TrackSet()
+    t = tracks.start(np.array([0.0, 0, 10, 10, 0]), 0)
+    for p in [0.9] * 20 + [0.01] * 3:  # a few confident wrong frames
+        t.vote_handedness(p)
+    assert t.right_probability > 0.5
