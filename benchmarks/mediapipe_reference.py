@@ -1,0 +1,338 @@
+"""Reference outputs from MediaPipe 0.10.21 itself (legacy ``mp.solutions.hands``).
+
+Run with the separate environment made by ``benchmarks/setup_mediapipe_env.sh`` (MediaPipe needs
+numpy<2)::
+
+    .venv-mediapipe/bin/python benchmarks/mediapipe_reference.py still [--model-complexity 0|1] [--out F]
+    .venv-mediapipe/bin/python benchmarks/mediapipe_reference.py video VIDEO OUT.json [--max-num-hands 1|2]
+    .venv-mediapipe/bin/python benchmarks/mediapipe_reference.py time IMAGE [IMAGE ...] [--repeat N]
+    python benchmarks/mediapipe_reference.py metrics [--still F]   # no MediaPipe needed
+
+Shared images are found under ``$HANDTRACE_DATA`` (default ``<repo>/../shared/data``). Images are read
+with ``cv2.imread`` and converted BGR->RGB before ``Hands.process``. Settings: ``static_image_mode``
+True for ``still``/``time`` (False for ``video``), ``max_num_hands=2``, ``model_complexity=1`` (0 with
+``--model-complexity 0``), ``min_detection_confidence=0.5``, ``min_tracking_confidence=0.5``.
+
+Hand record (one per detected hand, in MediaPipe's output order)::
+
+    {"landmarks_px": 21 x [x, y, z],   # pixels of the processed image, 2 decimals; z = normalized z * width
+                                       # (MediaPipe's z is relative to the wrist, at the scale of x;
+                                       # smaller = nearer the camera)
+     "world_m": 21 x [x, y, z],        # world landmarks, metres, 5 decimals, origin near the hand centre
+     "handedness_mediapipe": "Left",   # the label as MediaPipe reports it (it assumes a mirrored selfie)
+     "handedness": "Right",            # that label flipped: the hand's true side in a non-mirrored photo
+     "score": 0.9731}                  # MediaPipe's handedness score, 4 decimals
+
+``still`` fixture (``tests/fixtures/mediapipe_0.10.21_still.json``, compact JSON)::
+
+    {"mediapipe_version": "0.10.21",
+     "settings": {"static_image_mode": true, "max_num_hands": 2, "model_complexity": 1,
+                  "min_detection_confidence": 0.5},
+     "images": {"<path relative to the data root>": {"size": [width, height], "hands": [hand, ...]}},
+     "padded": {"pad": 128,              # hand-graph-cnn photos with 128 px of black on every side
+                "images": {"hand-graph-cnn-realworld/images/00003.jpg":
+                           {"size": [512, 512], "hands": [hand, ...]}}}}
+
+Padded landmarks are in padded-image pixels (subtract ``pad`` for the original photo's). Images with no
+hand have ``"hands": []``.
+
+``video`` output: ``{"mediapipe_version", "settings", "video", "size": [w, h], "fps", "frames",
+"frames_with_hand", "per_frame": [[hand, ...], ...]}`` (one list of hand records per frame).
+
+``time`` output (stdout, or ``--out``): ``{"mediapipe_version", "settings", "median_ms",
+"per_image_median_ms": {path: ms}}``; ``median_ms`` is the median over all timed ``process`` calls.
+
+``metrics`` compares the ``still`` fixture with ``hand-graph-cnn-realworld/annotations_21kp.json``: hands
+found, PCK@0.1/0.2 (normalised by the largest side of the ground-truth keypoint box; a photo with no
+hand found counts all its keypoints as misses) and mean pixel error over found hands, as-is and padded.
+The first hand MediaPipe reports is scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("HANDTRACE_DATA", REPO.parent / "shared" / "data"))
+STILL_OUT = REPO / "tests" / "fixtures" / "mediapipe_0.10.21_still.json"
+PAD = 128
+IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
+HGC_DIR = "hand-graph-cnn-realworld"
+FLIP = {"Left": "Right", "Right": "Left"}
+
+
+def still_images(root: Path) -> list[Path]:
+    """The shared still images, in a stable order."""
+    patterns = [
+        "tfjs-models/hands.jpg",
+        "mediapipe-samples/*",
+        "mediapipe-rs/*",
+        "mediapipe-model-maker-gestures/*/*",
+        "mmpose/**/*",
+        f"{HGC_DIR}/images/*",
+    ]
+    found: list[Path] = []
+    for pattern in patterns:
+        found += sorted(p for p in root.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+    return found
+
+
+def make_hands(static: bool, max_num_hands: int, complexity: int) -> Any:
+    """A legacy ``mp.solutions.hands.Hands`` with the reference settings."""
+    import mediapipe as mp
+
+    return mp.solutions.hands.Hands(
+        static_image_mode=static,
+        max_num_hands=max_num_hands,
+        model_complexity=complexity,
+        min_detection_confidence=0.5,
+        min_tracking_confidence=0.5,
+    )
+
+
+def settings(static: bool, max_num_hands: int, complexity: int) -> dict[str, Any]:
+    return {
+        "static_image_mode": static,
+        "max_num_hands": max_num_hands,
+        "model_complexity": complexity,
+        "min_detection_confidence": 0.5,
+    }
+
+
+def mp_version() -> str:
+    import mediapipe as mp
+
+    return str(mp.__version__)
+
+
+def read_rgb(path: Path, pad: int = 0) -> Any:
+    """Read an image with cv2 as RGB, optionally padded with black on every side."""
+    import cv2
+
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise OSError(f"cannot read {path}")
+    if pad:
+        bgr = cv2.copyMakeBorder(bgr, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def hand_records(results: Any, width: int, height: int, world: bool = True) -> list[dict[str, Any]]:
+    """Convert a legacy ``process`` result to hand records (see the module docstring)."""
+    hands: list[dict[str, Any]] = []
+    if not results.multi_hand_landmarks:
+        return hands
+    worlds = results.multi_hand_world_landmarks or [None] * len(results.multi_hand_landmarks)
+    for lms, wlms, handed in zip(results.multi_hand_landmarks, worlds, results.multi_handedness, strict=True):
+        cls = handed.classification[0]
+        rec: dict[str, Any] = {
+            "landmarks_px": [
+                [round(p.x * width, 2), round(p.y * height, 2), round(p.z * width, 2)] for p in lms.landmark
+            ]
+        }
+        if world and wlms is not None:
+            rec["world_m"] = [[round(p.x, 5), round(p.y, 5), round(p.z, 5)] for p in wlms.landmark]
+        rec["handedness_mediapipe"] = cls.label
+        rec["handedness"] = FLIP.get(cls.label, cls.label)
+        rec["score"] = round(float(cls.score), 4)
+        hands.append(rec)
+    return hands
+
+
+def run_still(root: Path, out: Path, complexity: int) -> None:
+    """Run on every shared still image (and the padded hand-graph-cnn photos) and write the fixture."""
+    images: dict[str, Any] = {}
+    padded: dict[str, Any] = {}
+    paths = still_images(root)
+    with make_hands(True, 2, complexity) as hands:
+        for i, path in enumerate(paths):
+            rel = path.relative_to(root).as_posix()
+            passes = [(0, images)] + ([(PAD, padded)] if rel.startswith(f"{HGC_DIR}/") else [])
+            for pad, table in passes:
+                rgb = read_rgb(path, pad)
+                h, w = rgb.shape[:2]
+                table[rel] = {"size": [w, h], "hands": hand_records(hands.process(rgb), w, h)}
+            if (i + 1) % 25 == 0:
+                print(f"{i + 1}/{len(paths)}", file=sys.stderr)
+    doc = {
+        "mediapipe_version": mp_version(),
+        "settings": settings(True, 2, complexity),
+        "images": images,
+        "padded": {"pad": PAD, "images": padded},
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+    n_hands = sum(len(v["hands"]) for v in images.values())
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {len(images)} images, {n_hands} hands, "
+        f"{len(padded)} padded",
+        file=sys.stderr,
+    )
+
+
+def read_frames(video: Path) -> Iterator[Any]:
+    """Yield the RGB frames of a video."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    try:
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    finally:
+        cap.release()
+
+
+def run_video(video: Path, out: Path, max_num_hands: int, complexity: int) -> None:
+    """Run in video (tracking) mode over every frame and write per-frame hand records."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    fps = float(cap.get(cv2.CAP_PROP_FPS))
+    cap.release()
+    per_frame: list[list[dict[str, Any]]] = []
+    size = [0, 0]
+    with make_hands(False, max_num_hands, complexity) as hands:
+        for rgb in read_frames(video):
+            h, w = rgb.shape[:2]
+            size = [w, h]
+            per_frame.append(hand_records(hands.process(rgb), w, h))
+    doc = {
+        "mediapipe_version": mp_version(),
+        "settings": settings(False, max_num_hands, complexity),
+        "video": str(video),
+        "size": size,
+        "fps": fps,
+        "frames": len(per_frame),
+        "frames_with_hand": sum(1 for f in per_frame if f),
+        "per_frame": per_frame,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+    print(f"wrote {out}: {doc['frames_with_hand']}/{doc['frames']} frames with a hand", file=sys.stderr)
+
+
+def run_time(paths: list[Path], repeat: int, complexity: int, pad: int, out: Path | None) -> None:
+    """Median wall time of ``process`` per image (static mode; one untimed warm-up call first)."""
+    frames = [(p, read_rgb(p, pad)) for p in paths]
+    all_ms: list[float] = []
+    per_image: dict[str, float] = {}
+    with make_hands(True, 2, complexity) as hands:
+        hands.process(frames[0][1])
+        for path, rgb in frames:
+            ms: list[float] = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                hands.process(rgb)
+                ms.append((time.perf_counter() - t0) * 1e3)
+            per_image[str(path)] = round(statistics.median(ms), 3)
+            all_ms += ms
+    doc = {
+        "mediapipe_version": mp_version(),
+        "settings": {**settings(True, 2, complexity), "pad": pad, "repeat": repeat},
+        "median_ms": round(statistics.median(all_ms), 3),
+        "per_image_median_ms": per_image,
+    }
+    text = json.dumps(doc, indent=1)
+    if out is None:
+        print(text)
+    else:
+        out.write_text(text + "\n")
+    print(f"median {doc['median_ms']:.2f} ms/image over {len(paths)} images x {repeat}", file=sys.stderr)
+
+
+def score(table: dict[str, Any], truth: dict[str, list[list[float]]], offset: float) -> dict[str, float]:
+    """Found share, PCK@0.1/0.2 (misses count as wrong) and mean px error of the first hand."""
+    n_found = 0
+    hits = {0.1: 0, 0.2: 0}
+    errors: list[float] = []
+    for rel, gt in truth.items():
+        hands = table[rel]["hands"]
+        if not hands:
+            continue
+        n_found += 1
+        xs, ys = [p[0] for p in gt], [p[1] for p in gt]
+        norm = max(max(xs) - min(xs), max(ys) - min(ys))
+        for (px, py, _), (gx, gy) in zip(hands[0]["landmarks_px"], gt, strict=True):
+            err = ((px - offset - gx) ** 2 + (py - offset - gy) ** 2) ** 0.5
+            errors.append(err)
+            for a in hits:
+                hits[a] += err <= a * norm
+    n_kp = 21 * len(truth)
+    return {
+        "images": len(truth),
+        "found_pct": 100 * n_found / len(truth),
+        "pck_0.1_pct": 100 * hits[0.1] / n_kp,
+        "pck_0.2_pct": 100 * hits[0.2] / n_kp,
+        "mean_err_px": sum(errors) / len(errors) if errors else float("nan"),
+    }
+
+
+def run_metrics(root: Path, still: Path) -> None:
+    """Score the ``still`` fixture against the hand-graph-cnn ground truth, as-is and padded."""
+    doc = json.loads(still.read_text())
+    ann = json.loads((root / HGC_DIR / "annotations_21kp.json").read_text())
+    truth = {f"{HGC_DIR}/{s['image']}": s["keypoints_2d"] for s in ann["samples"]}
+    pad = doc["padded"]["pad"]
+    rows = {
+        "as-is": score(doc["images"], truth, 0),
+        f"padded {pad} px": score(doc["padded"]["images"], truth, pad),
+    }
+    print(f"{'input':<14} {'found':>7} {'PCK@0.1':>8} {'PCK@0.2':>8} {'mean px':>8}")
+    for name, m in rows.items():
+        print(
+            f"{name:<14} {m['found_pct']:6.1f}% {m['pck_0.1_pct']:7.1f}% {m['pck_0.2_pct']:7.1f}% "
+            f"{m['mean_err_px']:8.2f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", type=Path, default=DATA, help="shared data root (default: %(default)s)")
+    common.add_argument("--model-complexity", type=int, choices=(0, 1), default=1)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("still", parents=[common], help="all shared still images -> JSON fixture")
+    p.add_argument("--out", type=Path, default=None, help=f"default: {STILL_OUT} (complexity 1)")
+    p = sub.add_parser("video", parents=[common], help="video (tracking) mode on one video -> JSON")
+    p.add_argument("video", type=Path)
+    p.add_argument("out", type=Path)
+    p.add_argument("--max-num-hands", type=int, choices=(1, 2), default=2)
+    p = sub.add_parser("time", parents=[common], help="median ms per process() call on still images")
+    p.add_argument("images", type=Path, nargs="+")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--pad", type=int, default=0, help="pad each image with this many black px")
+    p.add_argument("--out", type=Path, default=None)
+    p = sub.add_parser(
+        "metrics", parents=[common], help="score the still fixture on hand-graph-cnn (no MediaPipe)"
+    )
+    p.add_argument("--still", type=Path, default=STILL_OUT)
+    args = parser.parse_args(argv)
+
+    if args.cmd == "still":
+        out = args.out or (
+            STILL_OUT
+            if args.model_complexity == 1
+            else STILL_OUT.with_name(f"mediapipe_0.10.21_still_c{args.model_complexity}.json")
+        )
+        run_still(args.data, out, args.model_complexity)
+    elif args.cmd == "video":
+        run_video(args.video, args.out, args.max_num_hands, args.model_complexity)
+    elif args.cmd == "time":
+        run_time(args.images, args.repeat, args.model_complexity, args.pad, args.out)
+    else:
+        run_metrics(args.data, args.still)
+
+
+if __name__ == "__main__":
+    main()
