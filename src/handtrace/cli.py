@@ -1,0 +1,328 @@
+"""The ``handtrace`` command line: ``detect`` and ``eval keypoints``.
+
+Each subcommand is one ``_add_<name>(subparsers)`` function that registers its parser and sets
+``func``; the work itself lives in the library (:mod:`handtrace.evaluation`, :mod:`handtrace.drawing`,
+:mod:`handtrace.sources`). New commands (``track``, ``gestures``, ``eval gestures``) plug in the same
+way: add a function to :data:`_COMMANDS`, or one to :data:`_EVAL_COMMANDS` for an ``eval`` target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+
+from handtrace.sources import ProgressBar, ResultWriter, list_images
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+_MODELS = {"lite": 0, "full": 1}
+
+
+def _create_tracker(**kwargs: Any) -> Any:
+    """A ``HandTracker`` (imported lazily: ``--help`` and parsing need no models)."""
+    from handtrace.tracker import HandTracker
+
+    return HandTracker(**kwargs)
+
+
+def _err(message: str) -> None:
+    print(f"handtrace: {message}", file=sys.stderr)
+
+
+def _progress(total: int | None, quiet: bool) -> ProgressBar:
+    return ProgressBar(total, enabled=False if quiet or total == 1 else None)
+
+
+# ---------------------------------------------------------------------------------------------- detect
+
+
+def _add_detect(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("detect", help="find hands in images", description="Find hands in image files.")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="image files or folders of images")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="write results as JSON (.json) or JSON Lines (.jsonl)"
+    )
+    p.add_argument("--draw", metavar="OUT_DIR", help="save annotated copies of the images here")
+    p.add_argument("--max-hands", type=int, default=2, metavar="N", help="most hands per image (default 2)")
+    p.add_argument("--model", choices=sorted(_MODELS), default="full", help="landmark model (default full)")
+    p.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
+    p.add_argument(
+        "--mirrored", action="store_true", help="images are mirrored (selfie view): swap handedness"
+    )
+    p.add_argument("-r", "--recursive", action="store_true", help="also take images from subfolders")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_detect)
+
+
+def _summary_line(path: Path, width: int, height: int, hands: Sequence[Any]) -> str:
+    from handtrace.drawing import hand_label
+
+    parts = [f"{hand_label(h)} box=[{', '.join(f'{v:.0f}' for v in h.box)}]" for h in hands]
+    found = f"{len(hands)} hand{'s' if len(hands) != 1 else ''}"
+    return f"{path} ({width}x{height}): {found}" + (": " + "; ".join(parts) if parts else "")
+
+
+def _draw_path(out_dir: Path, path: Path, used: set[str]) -> Path:
+    """``out_dir/<name>``, with ``_1``, ``_2``... added when two inputs share a name."""
+    name, k = path.name, 0
+    while name in used:
+        k += 1
+        name = f"{path.stem}_{k}{path.suffix}"
+    used.add(name)
+    return out_dir / name
+
+
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from handtrace.io import read_image
+
+    paths = list_images(args.inputs, recursive=args.recursive)
+    if not paths:
+        _err(f"detect: no image files in {' '.join(args.inputs)}")
+        return EXIT_USAGE
+    if args.max_hands < 1:
+        _err("detect: --max-hands must be at least 1")
+        return EXIT_USAGE
+    draw_dir = Path(args.draw) if args.draw else None
+    if draw_dir is not None:
+        draw_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        tracker = _create_tracker(
+            static_image_mode=True,
+            max_num_hands=args.max_hands,
+            model_complexity=_MODELS[args.model],
+            min_detection_confidence=args.min_detection_confidence,
+            mirrored=args.mirrored,
+        )
+    except (ImportError, OSError, ValueError, RuntimeError) as exc:
+        _err(f"detect: cannot create the hand tracker: {exc}")
+        return EXIT_FAILED
+
+    failed, used_names = 0, set()
+    writer = ResultWriter(args.output) if args.output else None
+    progress = _progress(len(paths), args.quiet)
+    try:
+        with tracker, progress:
+            for path in paths:
+                record: dict[str, Any] = {"image": str(path)}
+                try:
+                    image = read_image(path)
+                    hands = tracker.process(image)
+                except Exception as exc:  # one bad file must not stop the batch
+                    failed += 1
+                    reason = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+                    progress.write(f"handtrace: error: {reason}")
+                    record["error"] = str(exc)
+                else:
+                    h, w = image.shape[:2]
+                    record.update(width=w, height=h, hands=[hand.to_dict() for hand in hands])
+                    if draw_dir is not None:
+                        _save_drawing(_draw_path(draw_dir, path, used_names), image, hands)
+                    if writer is None:
+                        progress.write(_summary_line(path, w, h, hands), stream=sys.stdout)
+                if writer is not None:
+                    writer.write(record)
+                progress.update(1, path.name)
+    except KeyboardInterrupt:
+        done = writer.count if writer is not None else progress.count
+        _err(f"detect: interrupted after {done} of {len(paths)} images")
+        return EXIT_INTERRUPTED
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is not None and not args.quiet:
+        _err(f"detect: wrote {writer.count} results to {writer.path}")
+    if failed:
+        _err(f"detect: {failed} of {len(paths)} files failed")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _save_drawing(out: Path, image: Any, hands: Sequence[Any]) -> None:
+    from handtrace.drawing import draw_hands
+
+    drawn = cv2.cvtColor(draw_hands(image, hands), cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(out.suffix if out.suffix else ".png", drawn)
+    if not ok:  # e.g. a format OpenCV cannot write: fall back to PNG
+        out = out.with_suffix(".png")
+        ok, buf = cv2.imencode(".png", drawn)
+    buf.tofile(str(out))
+
+
+# ----------------------------------------------------------------------------------------------- eval
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="measure accuracy on the shared data", description="Evaluate handtrace.")
+    targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
+    for add in _EVAL_COMMANDS:
+        add(targets)
+
+
+def _add_eval_keypoints(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "keypoints",
+        help="2D keypoint accuracy (hands found, PCK, error px, ms/image)",
+        description="Keypoint accuracy on hand-graph-cnn-realworld (as is, padded) and mmpose's hand images.",
+    )
+    p.add_argument(
+        "data_dir", nargs="?", metavar="DATA_DIR", help="shared data folder (default: $HANDTRACE_DATA)"
+    )
+    p.add_argument(
+        "--pad", type=int, default=128, metavar="P", help="padded run border in px (0: none; default 128)"
+    )
+    p.add_argument("--model", choices=sorted(_MODELS), default="full", help="landmark model (default full)")
+    p.add_argument("--no-refine", action="store_true", help="tracker option refine=False")
+    p.add_argument("--no-fallback", action="store_true", help="tracker option full_frame_fallback=False")
+    p.add_argument(
+        "--backend", choices=("onnx", "litert"), default="onnx", help="model runtime (default onnx)"
+    )
+    p.add_argument("--max-hands", type=int, default=2, metavar="N", help="most hands per image (default 2)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N images of each set (quick runs)")
+    p.add_argument("--json", metavar="FILE", help="write summaries and per-image records here")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_eval_keypoints)
+
+
+def _limited(it: Iterator[Any], limit: int | None) -> Iterator[Any]:
+    for i, x in enumerate(it):
+        if limit is not None and i >= limit:
+            return
+        yield x
+
+
+def _cmd_eval_keypoints(args: argparse.Namespace) -> int:
+    from handtrace import evaluation as ev
+    from handtrace.datasets import data_root
+
+    root = Path(args.data_dir) if args.data_dir else data_root()
+    if not root.is_dir():
+        _err(f"eval keypoints: data folder not found: {root} (pass DATA_DIR or set HANDTRACE_DATA)")
+        return EXIT_USAGE
+    if args.pad < 0:
+        _err("eval keypoints: --pad must be >= 0")
+        return EXIT_USAGE
+    config = {
+        "model": args.model,
+        "refine": not args.no_refine,
+        "full_frame_fallback": not args.no_fallback,
+        "backend": args.backend,
+        "max_num_hands": args.max_hands,
+        "pad": args.pad,
+        "data_dir": str(root),
+    }
+    runs: list[tuple[str, Callable[[], Iterator[ev.Sample]]]] = []
+    if (root / "hand-graph-cnn-realworld").is_dir():
+        runs.append(("hand-graph-cnn, as is", lambda: ev.load_hand_graph_cnn(root)))
+        if args.pad:
+            runs.append(
+                (
+                    f"hand-graph-cnn, padded {args.pad} px",
+                    lambda: ev.pad_samples(ev.load_hand_graph_cnn(root), args.pad),
+                )
+            )
+    else:
+        _err(f"eval keypoints: skipping hand-graph-cnn: {root / 'hand-graph-cnn-realworld'} not found")
+    has_mmpose = (root / "mmpose").is_dir()
+    if has_mmpose:
+        runs.append(("mmpose", lambda: ev.load_mmpose(root)))
+    else:
+        _err(f"eval keypoints: skipping mmpose: {root / 'mmpose'} not found")
+    if not runs:
+        _err(f"eval keypoints: no evaluation data under {root}")
+        return EXIT_USAGE
+    try:
+        tracker = _create_tracker(
+            static_image_mode=True,
+            max_num_hands=args.max_hands,
+            model_complexity=_MODELS[args.model],
+            refine=config["refine"],
+            full_frame_fallback=config["full_frame_fallback"],
+            backend=args.backend,
+        )
+    except (ImportError, OSError, ValueError, RuntimeError) as exc:
+        _err(f"eval keypoints: cannot create the hand tracker: {exc}")
+        return EXIT_FAILED
+
+    summaries: dict[str, ev.Summary] = {}
+    records: dict[str, list[ev.ImageRecord]] = {}
+    try:
+        with tracker:
+            for label, samples in runs:
+                with _progress(None, args.quiet) as bar:
+                    if bar.enabled:
+                        bar.write(f"{label}...")
+                    recs = ev.evaluate(
+                        tracker,
+                        _limited(samples(), args.limit),
+                        on_record=lambda r, b=bar: b.update(1, r.name),
+                    )
+                records[label] = recs
+                summaries[label] = ev.summarize(recs)
+                if label == "mmpose":
+                    for sub_label, s in ev.summarize_groups(recs).items():
+                        summaries[f"mmpose / {sub_label}"] = s
+    except KeyboardInterrupt:
+        _err("eval keypoints: interrupted")
+        return EXIT_INTERRUPTED
+    except (OSError, ValueError) as exc:
+        _err(f"eval keypoints: {exc}")
+        return EXIT_FAILED
+
+    flags = ", ".join(f"{k}={v}" for k, v in config.items() if k not in ("data_dir", "pad"))
+    print(f"handtrace {_version()} keypoint evaluation ({flags})\n")
+    print(ev.format_table(summaries))
+    if args.json:
+        out = {
+            "config": config,
+            "summaries": {k: s.to_dict() for k, s in summaries.items()},
+            "records": {k: [r.to_dict() for r in v] for k, v in records.items()},
+        }
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
+    return EXIT_OK
+
+
+def _version() -> str:
+    from handtrace import __version__
+
+    return __version__
+
+
+# ----------------------------------------------------------------------------------------------- main
+
+#: Top-level subcommands, in help order: each registers itself on the subparsers object.
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_detect, _add_eval]
+#: Targets of ``handtrace eval``.
+_EVAL_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_eval_keypoints]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``handtrace`` argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="handtrace", description="Hand tracking on MediaPipe's hand models."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in _COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 some inputs failed, 2 usage error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help / --version (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
