@@ -1,6 +1,9 @@
 """handtrace: real-time hand tracking and gesture recognition."""
 
+from handtrace.drawing import draw_hands
+from handtrace.io import read_image
 from handtrace.results import HAND_CONNECTIONS, LANDMARK_NAMES, Hand
+from handtrace.tracker import HandTracker
 
-__all__ = ["HAND_CONNECTIONS", "LANDMARK_NAMES", "Hand"]
+__all__ = ["HAND_CONNECTIONS", "LANDMARK_NAMES", "Hand", "HandTracker", "draw_hands", "read_image"]
 __version__ = "0.1.0"

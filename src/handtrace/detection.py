@@ -1,0 +1,228 @@
+"""Palm detection: letterbox to 192x192, decode the SSD outputs, weighted NMS, undo the letterbox.
+
+Mirrors MediaPipe's palm_detection_cpu.pbtxt (``ImageToTensorCalculator`` with ``keep_aspect_ratio`` and a
+zero border, ``TensorsToDetectionsCalculator``, ``NonMaxSuppressionCalculator`` in ``WEIGHTED`` mode,
+``DetectionLetterboxRemovalCalculator``). Coordinates inside this module are normalised to the square
+letterboxed input until :func:`undo_letterbox` turns them into image pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from handtrace.anchors import PALM_INPUT_SIZE, palm_anchors
+
+NUM_KEYPOINTS = 7
+SCORE_CLIP = 100.0
+IOU_THRESHOLD = 0.3
+
+#: Palm keypoint indices.
+WRIST = 0
+MIDDLE_MCP = 2
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How an image was fitted into the square model input.
+
+    The image's long side spans the whole input and the short side is centred, so the input square covers
+    image pixels ``[-pad_x, W + pad_x] x [-pad_y, H + pad_y]``, of side ``side = max(W, H)``.
+    """
+
+    side: float  # image pixels covered by the input square
+    pad_x: float  # image pixels of border left of the image (and right of it)
+    pad_y: float  # image pixels of border above the image (and below it)
+
+    def matrix(self, size: int = PALM_INPUT_SIZE) -> np.ndarray:
+        """(2, 3) float64 affine matrix from image pixels to input pixels."""
+        s = size / self.side
+        return np.array([[s, 0.0, s * self.pad_x], [0.0, s, s * self.pad_y]])
+
+    def to_image(self, points: np.ndarray) -> np.ndarray:
+        """Normalised input coordinates (..., 2) -> image pixels (..., 2)."""
+        return points * self.side - np.array([self.pad_x, self.pad_y], dtype=points.dtype)
+
+
+@dataclass(frozen=True)
+class PalmDetections:
+    """Palms found in one image, best score first.
+
+    Attributes:
+        boxes: (K, 4) float32 ``x_min, y_min, x_max, y_max`` in image pixels.
+        keypoints: (K, 7, 2) float32 palm keypoints in image pixels (0 wrist, 1-4 index..pinky MCP,
+            5 thumb CMC, 6 thumb MCP).
+        scores: (K,) float32 detection scores in [0, 1].
+    """
+
+    boxes: np.ndarray
+    keypoints: np.ndarray
+    scores: np.ndarray
+
+    @classmethod
+    def empty(cls) -> PalmDetections:
+        return cls(np.zeros((0, 4), np.float32), np.zeros((0, NUM_KEYPOINTS, 2), np.float32),
+                   np.zeros(0, np.float32))
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __getitem__(self, index: slice | np.ndarray | Sequence[int]) -> PalmDetections:
+        return PalmDetections(self.boxes[index], self.keypoints[index], self.scores[index])
+
+    def translated(self, dx: float, dy: float) -> PalmDetections:
+        """The same detections shifted by ``(dx, dy)`` pixels (e.g. to undo a padding)."""
+        offset = np.array([dx, dy], np.float32)
+        return PalmDetections(self.boxes + np.tile(offset, 2), self.keypoints + offset, self.scores)
+
+
+def letterbox(image: np.ndarray, size: int = PALM_INPUT_SIZE) -> tuple[np.ndarray, Letterbox]:
+    """Fit an RGB uint8 image (H, W, 3) into a (size, size, 3) float32 tensor in [0, 1], keeping aspect.
+
+    Like MediaPipe, the input square is mapped corner to corner (pixel edges, not centres) onto the output
+    with bilinear sampling and a zero border.
+    """
+    h, w = image.shape[:2]
+    box = Letterbox(side=float(max(h, w)), pad_x=(max(h, w) - w) / 2, pad_y=(max(h, w) - h) / 2)
+    warped = cv2.warpAffine(image, box.matrix(size), (size, size), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return warped.astype(np.float32) * np.float32(1 / 255), box
+
+
+def sigmoid_scores(logits: np.ndarray, clip: float = SCORE_CLIP) -> np.ndarray:
+    """Scores from raw logits (any shape): ``sigmoid(clip(logits, -clip, clip))``."""
+    # tanh form: the same sigmoid without exp overflow warnings at large |logit|.
+    return 0.5 + 0.5 * np.tanh(0.5 * np.clip(logits, -clip, clip))
+
+
+def decode_boxes(
+    regressors: np.ndarray, anchors: np.ndarray | None = None, scale: float = PALM_INPUT_SIZE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode raw SSD regressors against anchors.
+
+    Args:
+        regressors: (..., A, 18) raw offsets ``x, y, w, h`` then 7 keypoint ``x, y`` pairs, in input pixels.
+        anchors: (A, 4) ``x_center, y_center, w, h`` normalised; defaults to :func:`palm_anchors`.
+        scale: input size the offsets are expressed in.
+
+    Returns:
+        boxes (..., A, 4) ``x_min, y_min, x_max, y_max`` and keypoints (..., A, 7, 2), both normalised.
+    """
+    if anchors is None:
+        anchors = palm_anchors()
+    centre, size = anchors[:, :2], anchors[:, 2:]
+    xy = regressors[..., 0:2] / scale * size + centre
+    wh = regressors[..., 2:4] / scale * size
+    boxes = np.concatenate([xy - wh / 2, xy + wh / 2], axis=-1)
+    kp = regressors[..., 4 : 4 + 2 * NUM_KEYPOINTS].reshape(*regressors.shape[:-1], NUM_KEYPOINTS, 2)
+    keypoints = kp / scale * size[:, None, :] + centre[:, None, :]
+    return boxes, keypoints
+
+
+def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one box (4,) with boxes (K, 4), all ``x_min, y_min, x_max, y_max``. Returns (K,)."""
+    lo = np.maximum(box[:2], boxes[:, :2])
+    hi = np.minimum(box[2:], boxes[:, 2:])
+    inter = np.prod(np.clip(hi - lo, 0, None), axis=-1)
+    area = np.prod(box[2:] - box[:2])
+    areas = np.prod(boxes[:, 2:] - boxes[:, :2], axis=-1)
+    union = area + areas - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def weighted_nms(
+    boxes: np.ndarray,
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    iou_threshold: float = IOU_THRESHOLD,
+    max_detections: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MediaPipe's weighted non-maximum suppression.
+
+    Repeatedly takes the best remaining detection and every remaining detection overlapping it by more than
+    ``iou_threshold`` (itself included); the cluster's box corners and keypoints are their score-weighted mean
+    and its score is the best one's.
+
+    Args:
+        boxes: (K, 4) ``x_min, y_min, x_max, y_max``. keypoints: (K, P, 2). scores: (K,).
+
+    Returns:
+        boxes (M, 4), keypoints (M, P, 2), scores (M,), best first.
+    """
+    order = np.argsort(-scores, kind="stable")
+    boxes, keypoints, scores = boxes[order], keypoints[order], scores[order]
+    out_boxes, out_kps, out_scores = [], [], []
+    remaining = np.arange(len(scores))
+    # One iteration per output cluster (a handful), each one vectorised over the remaining candidates.
+    while remaining.size and (max_detections is None or len(out_scores) < max_detections):
+        best = remaining[0]
+        members = box_iou(boxes[best], boxes[remaining]) > iou_threshold
+        members[0] = True  # a degenerate (zero-area) box still belongs to its own cluster
+        cluster = remaining[members]
+        weights = scores[cluster] / scores[cluster].sum()
+        out_boxes.append(weights @ boxes[cluster])
+        out_kps.append(np.tensordot(weights, keypoints[cluster], axes=1))
+        out_scores.append(scores[best])
+        remaining = remaining[~members]
+    if not out_scores:
+        return boxes[:0], keypoints[:0], scores[:0]
+    return np.stack(out_boxes), np.stack(out_kps), np.asarray(out_scores, dtype=scores.dtype)
+
+
+def postprocess(
+    regressors: np.ndarray,
+    logits: np.ndarray,
+    box: Letterbox,
+    min_score: float = 0.5,
+    iou_threshold: float = IOU_THRESHOLD,
+) -> PalmDetections:
+    """Model outputs for one image -> :class:`PalmDetections` in image pixels.
+
+    Args:
+        regressors: (2016, 18) raw regressors. logits: (2016,) raw score logits.
+        box: the :class:`Letterbox` the input was made with.
+    """
+    scores = sigmoid_scores(logits.astype(np.float32))
+    keep = np.flatnonzero(scores >= min_score)
+    if keep.size == 0:
+        return PalmDetections.empty()
+    boxes, keypoints = decode_boxes(regressors[keep], palm_anchors()[keep])
+    boxes, keypoints, kept_scores = weighted_nms(boxes, keypoints, scores[keep], iou_threshold)
+    return undo_letterbox(boxes, keypoints, kept_scores, box)
+
+
+def undo_letterbox(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, box: Letterbox
+                   ) -> PalmDetections:
+    """Normalised letterboxed boxes (K, 4) and keypoints (K, P, 2) -> :class:`PalmDetections` in pixels."""
+    px_boxes = box.to_image(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
+    return PalmDetections(px_boxes.astype(np.float32), box.to_image(keypoints).astype(np.float32),
+                          scores.astype(np.float32))
+
+
+class PalmDetector:
+    """Palm detection on RGB uint8 images.
+
+    ``model`` maps (N, 192, 192, 3) float32 in [0, 1] to regressors (N, 2016, 18) and logits (N, 2016).
+    """
+
+    def __init__(self, model: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], min_score: float = 0.5,
+                 iou_threshold: float = IOU_THRESHOLD) -> None:
+        self.model = model
+        self.min_score = min_score
+        self.iou_threshold = iou_threshold
+
+    def __call__(self, image: np.ndarray) -> PalmDetections:
+        """Detect palms in one RGB uint8 image (H, W, 3)."""
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: Sequence[np.ndarray]) -> list[PalmDetections]:
+        """Detect palms in several RGB uint8 images (any sizes) with one model call."""
+        if not images:
+            return []
+        tensors, boxes = zip(*(letterbox(im) for im in images), strict=True)
+        regressors, logits = self.model(np.stack(tensors))
+        return [postprocess(r, s, b, self.min_score, self.iou_threshold)
+                for r, s, b in zip(regressors, logits, boxes, strict=True)]
