@@ -76,3 +76,16 @@ def test_handedness_vote_does_not_flip_on_outliers():
     for p in [0.9] * 20 + [0.01] * 3:  # a few confident wrong frames
         t.vote_handedness(p)
     assert t.right_probability > 0.5
+
+
+def test_handedness_label_has_hysteresis():
+    tracks = TrackSet()
+    t = tracks.start(np.array([0.0, 0, 10, 10, 0]), 0)
+    t.vote_handedness(0.6)  # first frame: unsure right
+    assert t.is_right and t.right_probability > 0.5
+    for _ in range(3):
+        t.vote_handedness(0.3)  # mildly left: the mean turns, but not by the margin
+    assert t.is_right and t.right_probability >= 0.5
+    for _ in range(20):
+        t.vote_handedness(0.02)  # clearly left for many frames: the label follows
+    assert not t.is_right and t.right_probability < 0.5

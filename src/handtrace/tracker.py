@@ -7,9 +7,18 @@ Still images (``static_image_mode=True``) run MediaPipe's single pass plus two o
 * ``full_frame_fallback``: when the detector finds nothing (typically a hand filling the frame, larger than
   the palm detector's anchors), detect again on the image padded with a black border.
 
-Video tracking (regions carried from frame to frame, detector scheduling, track IDs) will live here too; the
-stages are separate methods so that the video path can reuse them. For now ``static_image_mode=False``
-processes every frame like a still image.
+Video (``static_image_mode=False``) tracks hands from frame to frame, and fixes MediaPipe's weak points:
+
+* the next frame's region comes from this frame's landmarks, extrapolated with the hand's recent motion
+  (centre, size and angle at constant velocity), so fast hands stay inside their crop;
+* the palm detector runs only when needed: every frame while no hand is tracked, one frame in
+  ``detection_interval`` while fewer than ``max_num_hands`` are tracked (MediaPipe runs it on every such
+  frame), never while all are tracked, and at once on a frame where a tracked hand is lost;
+* all hands of a frame go through the landmark model in one batched call;
+* each hand keeps an ``id`` while tracked, and gets it back when it reappears within ``max_lost_frames``
+  where it was expected; handedness is a vote over the whole track, so it does not flip frame to frame;
+* landmarks are smoothed with a scale-aware One Euro filter (``smooth_landmarks``); the crops use the raw
+  landmarks, so smoothing adds no lag to the tracking itself.
 """
 
 from __future__ import annotations
@@ -22,6 +31,8 @@ from handtrace.io import as_rgb_uint8
 from handtrace.landmarks import LandmarkBatch, LandmarkEstimator, decode_handedness
 from handtrace.results import Hand
 from handtrace.roi import detection_to_roi, landmarks_to_roi
+from handtrace.smoothing import LandmarkSmoother
+from handtrace.tracking import Track, TrackerStats, TrackSet, box_iou_matrix, region_bounds
 
 #: model_complexity -> model variant.
 VARIANTS = {0: "lite", 1: "full"}
@@ -86,6 +97,13 @@ class HandTracker:
         full_frame_fallback: when no palm is found, detect again on the image padded with a black border.
         num_threads: inference threads (default: every core up to 4).
         backend: "onnx" (default) or "litert" (MediaPipe's original .tflite files, for checking).
+        smooth_landmarks: video mode: smooth each track's landmarks with a One Euro filter.
+        detection_interval: video mode: while some but fewer than ``max_num_hands`` hands are tracked, run the
+            palm detector on one frame in this many. A hand entering the view is found within this many
+            frames of becoming detectable.
+        max_lost_frames: video mode: a lost hand's id is given back if it reappears, where it was expected,
+            within this many frames.
+        motion_prediction: video mode: extrapolate each hand's region from its recent motion.
 
     Use as a context manager or call :meth:`close` to free the models.
     """
@@ -103,6 +121,10 @@ class HandTracker:
         full_frame_fallback: bool = True,
         num_threads: int | None = None,
         backend: str = "onnx",
+        smooth_landmarks: bool = True,
+        detection_interval: int = 5,
+        max_lost_frames: int = 10,
+        motion_prediction: bool = True,
     ) -> None:
         if model_complexity not in VARIANTS:
             raise ValueError(f"model_complexity must be 0 or 1, got {model_complexity!r}")
@@ -127,6 +149,13 @@ class HandTracker:
             PalmDetectorModel(variant, num_threads, backend), min_score=self.min_detection_confidence)
         self._landmarker: LandmarkEstimator | None = LandmarkEstimator(
             HandLandmarkModel(variant, num_threads, backend))
+        self.smooth_landmarks = smooth_landmarks
+        self.motion_prediction = motion_prediction
+        self.stats = TrackerStats()
+        self._tracks = TrackSet(self.max_num_hands, detection_interval=detection_interval,
+                                max_lost_frames=max_lost_frames)
+        self._frame = 0
+        self._last_timestamp_ms: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def __enter__(self) -> HandTracker:
@@ -141,7 +170,15 @@ class HandTracker:
         self._landmarker = None
 
     def reset(self) -> None:
-        """Forget anything carried between frames (nothing yet: still-image processing keeps no state)."""
+        """Forget the tracked hands (start of a new video); statistics are kept."""
+        self._tracks.reset()
+        self._frame = 0
+        self._last_timestamp_ms = None
+
+    @property
+    def tracks(self) -> list[Track]:
+        """The hands tracked now (video mode)."""
+        return list(self._tracks.tracks)
 
     @property
     def closed(self) -> bool:
@@ -149,19 +186,23 @@ class HandTracker:
 
     # -- pipeline --------------------------------------------------------------------------------------------
     def process(self, image: np.ndarray, timestamp_ms: float | None = None) -> list[Hand]:
-        """Hands in an RGB uint8 image (H, W, 3) (grayscale and RGBA accepted), highest presence first.
+        """Hands in an RGB uint8 image (H, W, 3) (grayscale and RGBA accepted).
 
-        ``timestamp_ms`` is the frame time for video mode (accepted now, unused by still-image processing).
+        Still images: highest presence first. Video mode: one call per frame in order, ``timestamp_ms`` the
+        frame's time (default: 30 frames per second); hands come ordered by ``id``.
         """
         if self._detector is None or self._landmarker is None:
             raise RuntimeError("HandTracker is closed")
         image = as_rgb_uint8(image)
+        self.stats.frames += 1
+        if not self.static_image_mode:
+            return self._process_video(image, timestamp_ms)
         detections = self.detect(image)
         if len(detections) == 0:
             return []
         # A little slack over max_num_hands: duplicates and low-presence detections are dropped afterwards.
         detections = detections[: 2 * self.max_num_hands]
-        batch = self._landmarker(image, detection_to_roi(detections.boxes, detections.keypoints))
+        batch = self._landmarks(image, detection_to_roi(detections.boxes, detections.keypoints))
         if self.refine:
             batch = self._refine(image, batch)
         return self._select(batch, detections.scores)
@@ -171,22 +212,35 @@ class HandTracker:
         if self._detector is None:
             raise RuntimeError("HandTracker is closed")
         image = as_rgb_uint8(image)
-        detections = self._detector(image)
+        detections = self._detect_once(image)
         if len(detections) or not self.full_frame_fallback:
             return detections
         h, w = image.shape[:2]
         for fraction in FALLBACK_PADDINGS:
             pad = round(fraction * max(h, w))
             padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-            detections = self._detector(padded)
+            detections = self._detect_once(padded)
             if len(detections):
                 return detections.translated(-pad, -pad)
         return detections
 
+    def _detect_once(self, image: np.ndarray) -> PalmDetections:
+        assert self._detector is not None
+        self.stats.detector_runs += 1
+        return self._detector(image)
+
+    def _landmarks(self, image: np.ndarray, rois: np.ndarray) -> LandmarkBatch:
+        """One batched landmark-model call on all regions (K, 5) of the image."""
+        assert self._landmarker is not None
+        self.stats.landmark_runs += 1
+        self.stats.landmark_crops += len(rois)
+        return self._landmarker(image, rois)
+
     def _refine(self, image: np.ndarray, batch: LandmarkBatch) -> LandmarkBatch:
         """Second landmark pass on regions from the first landmarks, kept where it scores clearly higher."""
-        assert self._landmarker is not None
-        second = self._landmarker(image, landmarks_to_roi(batch.landmarks))
+        if len(batch) == 0:
+            return batch
+        second = self._landmarks(image, landmarks_to_roi(batch.landmarks))
         better = _logit(second.presence) > _logit(batch.presence) + REFINE_MIN_LOGIT_GAIN
         return batch.where(better, second)
 
@@ -210,3 +264,122 @@ class HandTracker:
             )
             for j, i in enumerate(keep)
         ]
+
+    # -- video -----------------------------------------------------------------------------------------------
+    def _new_hand_regions(self, image: np.ndarray, avoid: np.ndarray, frame: int
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Palm detections that are not already tracked: regions (K, 5) and detection scores (K,).
+
+        ``avoid`` (T, 5): regions of hands already tracked; a detection overlapping one (IoU > 0.5,
+        MediaPipe's association threshold) is the same hand.
+        """
+        tracked = len(self._tracks.tracks)
+        # The padded retry costs a second detector run: only while nothing is tracked, and not every frame.
+        interval = self._tracks.detection_interval
+        fallback = self.full_frame_fallback and tracked == 0 and frame % interval == 0
+        detections = self.detect(image) if fallback else self._detect_once(image)
+        self._tracks.mark_detection(frame)
+        if len(detections) == 0:
+            return np.zeros((0, 5)), np.zeros(0, np.float32)
+        rois = detection_to_roi(detections.boxes, detections.keypoints)
+        if len(avoid):
+            iou = box_iou_matrix(region_bounds(rois), region_bounds(avoid))
+            keep = iou.max(axis=1) <= 0.5
+            rois, scores = rois[keep], detections.scores[keep]
+        else:
+            scores = detections.scores
+        room = 2 * (self.max_num_hands - tracked)
+        return rois[:room], np.asarray(scores[:room], np.float32)
+
+    def _process_video(self, image: np.ndarray, timestamp_ms: float | None) -> list[Hand]:
+        frame = self._frame
+        self._frame += 1
+        if timestamp_ms is None:
+            timestamp_ms = frame * 1000.0 / 30.0
+        self._last_timestamp_ms = timestamp_ms
+        tracks = self._tracks
+        live = list(tracks.tracks)
+        if self.motion_prediction:
+            regions = tracks.predicted_regions(frame)
+        else:
+            regions = np.stack([t.region for t in live]) if live else np.zeros((0, 5))
+
+        detected = tracks.should_detect(frame)
+        new_rois, new_scores = (self._new_hand_regions(image, regions, frame) if detected
+                                else (np.zeros((0, 5)), np.zeros(0, np.float32)))
+        batch = self._landmarks(image, np.concatenate([regions, new_rois]))
+        n = len(live)
+        tracked, new = batch[:n], batch[n:]
+        found = tracked.presence >= self.min_tracking_confidence
+
+        if not detected and not found.all():
+            # A tracked hand was lost on this frame (fast motion, occlusion): look for it now, not next frame.
+            kept_regions = landmarks_to_roi(tracked.landmarks[found]) if found.any() else np.zeros((0, 5))
+            for t in (t for t, ok in zip(live, found, strict=True) if not ok):
+                tracks.drop(t)
+            new_rois, new_scores = self._new_hand_regions(image, kept_regions, frame)
+            new = self._landmarks(image, new_rois) if len(new_rois) else new
+            live, tracked = [t for t, ok in zip(live, found, strict=True) if ok], tracked[found]
+            found = found[found]
+        else:
+            for t in (t for t, ok in zip(live, found, strict=True) if not ok):
+                tracks.drop(t)
+            live, tracked = [t for t, ok in zip(live, found, strict=True) if ok], tracked[found]
+
+        candidates = np.flatnonzero(new.presence >= self.min_tracking_confidence) if len(new_rois) else []
+        if len(candidates):
+            order = candidates[np.argsort(-new.presence[candidates], kind="stable")]
+            new, new_scores = new[order], new_scores[order]
+            if self.refine:
+                new = self._refine(image, new)
+        else:
+            new = new[:0]
+
+        # Tracked hands first (older tracks win), then new ones by presence; duplicates of earlier hands go.
+        combined = LandmarkBatch.concat([tracked, new])
+        dup = duplicate_mask(combined.landmarks)
+        for t, is_dup in zip(live, dup[: len(live)], strict=True):
+            if is_dup:
+                tracks.drop(t)
+        hands: list[Hand] = []
+        for k in np.flatnonzero(~dup):
+            if len(hands) >= self.max_num_hands:
+                if k < len(live):
+                    tracks.drop(live[k])
+                continue
+            region = landmarks_to_roi(combined.landmarks[k : k + 1])[0]
+            if k < len(live):
+                track = live[k]
+                tracks.update(track, region, frame)
+                score = 0.0
+            else:
+                track = tracks.start(region, frame)
+                self.stats.tracks_started += track.frames_tracked == 1
+                score = float(new_scores[k - len(live)])
+            hands.append(self._track_hand(track, combined[k : k + 1], score, frame, timestamp_ms))
+        hands.sort(key=lambda h: h.id if h.id is not None else -1)
+        return hands
+
+    def _track_hand(self, track: Track, result: LandmarkBatch, detection_score: float, frame: int,
+                    timestamp_ms: float) -> Hand:
+        """The :class:`Hand` of one track on this frame: voted handedness, smoothed landmarks."""
+        track.vote_handedness(float(result.handedness[0]), weight=float(result.presence[0]))
+        labels, scores = decode_handedness(np.array([track.right_probability]), self.mirrored)
+        landmarks, world = result.landmarks[0], result.world_landmarks[0]
+        if self.smooth_landmarks:
+            if track.smoother is None:
+                track.smoother = LandmarkSmoother()
+            landmarks, world = track.smoother(landmarks, world, timestamp_s=timestamp_ms / 1000.0)
+        hand = Hand(
+            landmarks=landmarks,
+            world_landmarks=world,
+            handedness=labels[0],
+            handedness_score=float(scores[0]),
+            presence=float(result.presence[0]),
+            detection_score=detection_score,
+            box=_landmark_boxes(landmarks[None])[0].astype(np.float32),
+            roi=result.rois[0].astype(np.float32),
+            id=track.id,
+        )
+        track.hand = hand
+        return hand

@@ -15,6 +15,11 @@ from handtrace.roi import normalize_radians
 
 #: Log-odds are clipped so one very confident frame can't outvote a whole track.
 _MAX_LOGIT = 4.0
+#: A track's handedness label changes only when the vote has turned this far (mean log-odds) the other way
+#: over at least ``_MIN_VOTES_TO_FLIP`` frames: a real change of hand within a track is a tracking error,
+#: a few unsure frames are not.
+_FLIP_MARGIN = 1.0
+_MIN_VOTES_TO_FLIP = 5
 
 
 @dataclass
@@ -104,6 +109,7 @@ class Track:
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(5))
     handedness_logit: float = 0.0
     handedness_votes: int = 0
+    is_right: bool | None = None
     frames_tracked: int = 1
     smoother: Any = None
     hand: Any = None
@@ -119,13 +125,23 @@ class Track:
         logit = float(np.clip(np.log(p / (1 - p)), -_MAX_LOGIT, _MAX_LOGIT))
         self.handedness_logit += weight * logit
         self.handedness_votes += 1
+        mean = self.handedness_logit / self.handedness_votes
+        if self.is_right is None:
+            self.is_right = mean > 0
+        elif self.handedness_votes >= _MIN_VOTES_TO_FLIP and (mean < -_FLIP_MARGIN if self.is_right
+                                                              else mean > _FLIP_MARGIN):
+            self.is_right = not self.is_right
 
     @property
     def right_probability(self) -> float:
-        """Probability of "Right" (model convention) from the vote over the whole track."""
+        """Probability of "Right" (model convention) from the vote over the whole track.
+
+        Always on the side of the track's label (:attr:`is_right`), which changes only with hysteresis.
+        """
         if not self.handedness_votes:
             return 0.5
-        return float(1 / (1 + np.exp(-self.handedness_logit / self.handedness_votes)))
+        p = float(1 / (1 + np.exp(-self.handedness_logit / self.handedness_votes)))
+        return max(p, 1 - p) if self.is_right else min(p, 1 - p)
 
 
 class TrackSet:
