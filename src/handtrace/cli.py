@@ -1,4 +1,4 @@
-"""The ``handtrace`` command line: ``detect`` and ``eval keypoints``.
+"""The ``handtrace`` command line: ``detect``, ``track`` and ``eval keypoints``.
 
 Each subcommand is one ``_add_<name>(subparsers)`` function that registers its parser and sets
 ``func``; the work itself lives in the library (:mod:`handtrace.evaluation`, :mod:`handtrace.drawing`,
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,134 @@ def _save_drawing(out: Path, image: Any, hands: Sequence[Any]) -> None:
         out = out.with_suffix(".png")
         ok, buf = cv2.imencode(".png", drawn)
     buf.tofile(str(out))
+
+
+# ---------------------------------------------------------------------------------------------- track
+
+
+def _add_track(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "track", help="track hands through a video, image folder or webcam",
+        description="Track hands frame by frame. INPUT: a video file, a folder or glob of images, or a "
+                    "webcam index (0, 1, ...).",
+    )
+    p.add_argument("input", metavar="INPUT", help="video file, image folder, glob pattern or webcam index")
+    p.add_argument("-o", "--output", action="append", default=[], metavar="FILE",
+                   help="write per-frame results: .jsonl (one line per frame) or .csv (one row per hand per "
+                        "frame); may be given more than once")
+    p.add_argument("--draw", metavar="VIDEO",
+                   help="write an annotated video (.mp4 or .avi) at the input's frame rate and size")
+    p.add_argument("--show", action="store_true", help="show annotated frames in a window (q or Esc quits)")
+    p.add_argument("--max-hands", type=int, default=2, metavar="N", help="most hands tracked (default 2)")
+    p.add_argument("--model", choices=sorted(_MODELS), default="full", help="landmark model (default full)")
+    p.add_argument("--no-smooth", action="store_true", help="do not smooth the landmarks")
+    p.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
+    p.add_argument("--min-tracking-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
+    p.add_argument("--detection-interval", type=int, default=5, metavar="K",
+                   help="with fewer hands than --max-hands tracked, look for new hands every K frames "
+                        "(default 5)")
+    p.add_argument("--mirrored", action="store_true", help="input is mirrored (selfie view): swap handedness")
+    p.add_argument("--fps", type=float, metavar="F", help="frame rate of an image sequence (default 30)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or statistics")
+    p.set_defaults(func=_cmd_track)
+
+
+def _open_window() -> str | None:
+    """Open the live window; returns why it cannot be shown, or ``None``."""
+    import os
+
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and not display:
+        return "--show needs a display, and none is set (DISPLAY / WAYLAND_DISPLAY)"
+    try:
+        cv2.namedWindow("handtrace", cv2.WINDOW_NORMAL)
+    except cv2.error:
+        return ("--show needs OpenCV with window support: this OpenCV has none "
+                "(opencv-python-headless); install opencv-python to use --show")
+    return None
+
+
+def _cmd_track(args: argparse.Namespace) -> int:
+    from handtrace.video import VideoReadError, open_source
+    from handtrace.writers import open_writer
+
+    if args.max_hands < 1 or args.detection_interval < 1:
+        _err("track: --max-hands and --detection-interval must be at least 1")
+        return EXIT_USAGE
+    if args.show:
+        problem = _open_window()
+        if problem:
+            _err(f"track: {problem}")
+            return EXIT_USAGE
+    try:
+        source = open_source(args.input, fps=args.fps, threaded=True, strict=True)
+    except (FileNotFoundError, ValueError, TypeError) as exc:
+        _err(f"track: {exc}")
+        return EXIT_FAILED
+    writers = []
+    try:
+        for path in [*args.output, *([args.draw] if args.draw else [])]:
+            writers.append(open_writer(path, fps=source.fps, size=source.size))
+        tracker = _create_tracker(
+            static_image_mode=False,
+            max_num_hands=args.max_hands,
+            model_complexity=_MODELS[args.model],
+            min_detection_confidence=args.min_detection_confidence,
+            min_tracking_confidence=args.min_tracking_confidence,
+            mirrored=args.mirrored,
+            smooth_landmarks=not args.no_smooth,
+            detection_interval=args.detection_interval,
+        )
+    except (ImportError, OSError, ValueError, RuntimeError) as exc:
+        _err(f"track: {exc}")
+        for w in writers:
+            w.close()
+        source.close()
+        return EXIT_FAILED
+
+    status, done = EXIT_OK, 0
+    progress = _progress(source.frame_count, args.quiet)
+    started = time.perf_counter()
+    try:
+        with tracker, source, progress:
+            for frame in source:
+                hands = tracker.process(frame.image_rgb, frame.timestamp_ms)
+                for w in writers:
+                    w.write(frame, hands)
+                done += 1
+                progress.update(1, f"{len(hands)} hand{'s' if len(hands) != 1 else ''}")
+                if args.show and _show(frame.image_rgb, hands):
+                    break
+    except VideoReadError as exc:
+        _err(f"track: {exc}; the {done} frames before it were written")
+        status = EXIT_FAILED
+    except KeyboardInterrupt:
+        _err(f"track: interrupted after {done} frames; outputs closed")
+        status = EXIT_INTERRUPTED
+    except Exception as exc:  # anything else: say where, keep what was written
+        _err(f"track: stopped at frame {done}: {type(exc).__name__}: {exc}; the {done} frames before it "
+             "were written")
+        status = EXIT_FAILED
+    finally:
+        for w in writers:
+            w.close()
+        if args.show:
+            cv2.destroyAllWindows()
+    if not args.quiet:
+        elapsed = time.perf_counter() - started
+        rate = f", {done / elapsed:.1f} frames/s" if elapsed > 0 else ""
+        _err(f"track: {done} frames{rate}; {tracker.stats}")
+        for w in writers:
+            _err(f"track: wrote {w.path}")
+    return status
+
+
+def _show(image: Any, hands: Sequence[Any]) -> bool:
+    """Show one annotated frame; True when the user asked to quit."""
+    from handtrace.drawing import draw_hands
+
+    cv2.imshow("handtrace", cv2.cvtColor(draw_hands(image, hands), cv2.COLOR_RGB2BGR))
+    return cv2.waitKey(1) & 0xFF in (ord("q"), 27)
 
 
 # ----------------------------------------------------------------------------------------------- eval
@@ -297,7 +426,7 @@ def _version() -> str:
 # ----------------------------------------------------------------------------------------------- main
 
 #: Top-level subcommands, in help order: each registers itself on the subparsers object.
-_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_detect, _add_eval]
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_detect, _add_track, _add_eval]
 #: Targets of ``handtrace eval``.
 _EVAL_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_eval_keypoints]
 
