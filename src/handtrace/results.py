@@ -39,7 +39,8 @@ class Hand:
         presence: hand-presence score of the landmark model in [0, 1].
         detection_score: palm detector score of the detection this hand came from (0 when tracked).
         box: (4,) float32 ``x_min, y_min, x_max, y_max`` of the landmarks in pixels.
-        roi: (5,) float32 ``cx, cy, width, height, rotation`` of the crop the landmarks came from (pixels, radians).
+        roi: (5,) float32 ``cx, cy, width, height, rotation`` of the crop the landmarks came from
+            (pixels, radians).
         id: track id in video mode, ``None`` for still images.
         gesture: recognised gesture name, or ``None`` when no recogniser ran.
         gesture_score: confidence of ``gesture``.
