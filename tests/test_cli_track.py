@@ -104,3 +104,22 @@ def test_image_folder_in_natural_order(tmp_path, data_dir):
     recs = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["timestamp_ms"] for r in recs] == [0.0, 100.0, 200.0]
     assert all(len(r["hands"]) == 1 for r in recs)
+
+
+def test_track_outputs_gestures_and_events(tmp_path, data_dir):
+    """The shared clip shows a fist (frames ~23-52), then a thumb up to the end; track output names both."""
+    out = tmp_path / "g.jsonl"
+    video = data_dir / "mediapipe-samples/gesture_test_video_victory_thumbup.mp4"
+    assert main(["track", str(video), "-o", str(out), "-q"]) == 0
+    recs = [json.loads(line) for line in out.read_text().splitlines()]
+
+    def share(frames: range, name: str) -> float:
+        names = [h.get("gesture") for r in recs[frames.start : frames.stop] for h in r["hands"]]
+        return sum(n == name for n in names) / max(len(names), 1)
+
+    assert share(range(28, 50), "Closed_Fist") >= 0.9
+    assert share(range(60, 195), "Thumb_Up") >= 0.9
+    events = [e for r in recs for e in r.get("events", [])]
+    holds = {e["gesture"] for e in events if e["event"] == "gesture_hold"}
+    assert {"Closed_Fist", "Thumb_Up"} <= holds
+    assert all(e["frame"] == r["frame"] for r in recs for e in r.get("events", []))

@@ -1,4 +1,4 @@
-"""The ``handtrace`` command line: ``detect``, ``track`` and ``eval keypoints``.
+"""The ``handtrace`` command line: ``detect``, ``track``, ``gestures`` and ``eval keypoints|gestures``.
 
 Each subcommand is one ``_add_<name>(subparsers)`` function that registers its parser and sets
 ``func``; the work itself lives in the library (:mod:`handtrace.evaluation`, :mod:`handtrace.drawing`,
@@ -18,6 +18,12 @@ from typing import Any
 
 import cv2
 
+from handtrace.gesture_cli import (
+    add_eval_gestures_command,
+    add_gesture_commands,
+    add_gesture_options,
+    recognizer_from_args,
+)
 from handtrace.sources import ProgressBar, ResultWriter, list_images
 
 __all__ = ["build_parser", "main"]
@@ -59,6 +65,7 @@ def _add_detect(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("-r", "--recursive", action="store_true", help="also take images from subfolders")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_gesture_options(p)
     p.set_defaults(func=_cmd_detect)
 
 
@@ -94,12 +101,14 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     if draw_dir is not None:
         draw_dir.mkdir(parents=True, exist_ok=True)
     try:
+        recognizer = recognizer_from_args(args)
         tracker = _create_tracker(
             static_image_mode=True,
             max_num_hands=args.max_hands,
             model_complexity=_MODELS[args.model],
             min_detection_confidence=args.min_detection_confidence,
             mirrored=args.mirrored,
+            gestures=False,
         )
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
         _err(f"detect: cannot create the hand tracker: {exc}")
@@ -115,6 +124,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
                 try:
                     image = read_image(path)
                     hands = tracker.process(image)
+                    if recognizer is not None:
+                        recognizer.annotate(hands, fingers=args.fingers)
                 except Exception as exc:  # one bad file must not stop the batch
                     failed += 1
                     reason = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
@@ -182,6 +193,8 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mirrored", action="store_true", help="input is mirrored (selfie view): swap handedness")
     p.add_argument("--fps", type=float, metavar="F", help="frame rate of an image sequence (default 30)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or statistics")
+    add_gesture_options(p)
+    p.add_argument("--no-events", action="store_true", help="do not detect swipe / pinch / hold events")
     p.set_defaults(func=_cmd_track)
 
 
@@ -201,6 +214,7 @@ def _open_window() -> str | None:
 
 
 def _cmd_track(args: argparse.Namespace) -> int:
+    from handtrace.motion import GestureEventDetector
     from handtrace.video import VideoReadError, open_source
     from handtrace.writers import open_writer
 
@@ -221,6 +235,8 @@ def _cmd_track(args: argparse.Namespace) -> int:
     try:
         for path in [*args.output, *([args.draw] if args.draw else [])]:
             writers.append(open_writer(path, fps=source.fps, size=source.size))
+        recognizer = recognizer_from_args(args)
+        events = None if args.no_events else GestureEventDetector(recognizer)
         tracker = _create_tracker(
             static_image_mode=False,
             max_num_hands=args.max_hands,
@@ -230,6 +246,7 @@ def _cmd_track(args: argparse.Namespace) -> int:
             mirrored=args.mirrored,
             smooth_landmarks=not args.no_smooth,
             detection_interval=args.detection_interval,
+            gestures=False,
         )
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
         _err(f"track: {exc}")
@@ -245,8 +262,12 @@ def _cmd_track(args: argparse.Namespace) -> int:
         with tracker, source, progress:
             for frame in source:
                 hands = tracker.process(frame.image_rgb, frame.timestamp_ms)
+                if recognizer is not None:
+                    recognizer.annotate(hands, fingers=args.fingers)
+                found = [] if events is None else [
+                    e.to_dict() for e in events.update_frame(frame.index, frame.timestamp_ms, hands)]
                 for w in writers:
-                    w.write(frame, hands)
+                    w.write(frame, hands, found if events is not None else None)
                 done += 1
                 progress.update(1, f"{len(hands)} hand{'s' if len(hands) != 1 else ''}")
                 if args.show and _show(frame.image_rgb, hands):
@@ -426,9 +447,11 @@ def _version() -> str:
 # ----------------------------------------------------------------------------------------------- main
 
 #: Top-level subcommands, in help order: each registers itself on the subparsers object.
-_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_detect, _add_track, _add_eval]
+_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_detect, _add_track, add_gesture_commands, _add_eval]
 #: Targets of ``handtrace eval``.
-_EVAL_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_eval_keypoints]
+_EVAL_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_eval_keypoints, add_eval_gestures_command]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from handtrace.detection import PalmDetections, PalmDetector, box_iou
+from handtrace.gestures import GestureRecognizer
 from handtrace.io import as_rgb_uint8
 from handtrace.landmarks import LandmarkBatch, LandmarkEstimator, decode_handedness
 from handtrace.results import Hand
@@ -104,6 +105,8 @@ class HandTracker:
         max_lost_frames: video mode: a lost hand's id is given back if it reappears, where it was expected,
             within this many frames.
         motion_prediction: video mode: extrapolate each hand's region from its recent motion.
+        gestures: name each hand's gesture (``Hand.gesture``): ``True`` for the built-in rules, a
+            :class:`~handtrace.gestures.GestureRecognizer` (custom gestures, a trained model), or ``False``.
 
     Use as a context manager or call :meth:`close` to free the models.
     """
@@ -125,6 +128,7 @@ class HandTracker:
         detection_interval: int = 5,
         max_lost_frames: int = 10,
         motion_prediction: bool = True,
+        gestures: bool | GestureRecognizer = True,
     ) -> None:
         if model_complexity not in VARIANTS:
             raise ValueError(f"model_complexity must be 0 or 1, got {model_complexity!r}")
@@ -150,6 +154,8 @@ class HandTracker:
         self._landmarker: LandmarkEstimator | None = LandmarkEstimator(
             HandLandmarkModel(variant, num_threads, backend))
         self.smooth_landmarks = smooth_landmarks
+        self.gestures: GestureRecognizer | None = (
+            GestureRecognizer() if gestures is True else gestures if gestures else None)
         self.motion_prediction = motion_prediction
         self.stats = TrackerStats()
         self._tracks = TrackSet(self.max_num_hands, detection_interval=detection_interval,
@@ -195,8 +201,13 @@ class HandTracker:
             raise RuntimeError("HandTracker is closed")
         image = as_rgb_uint8(image)
         self.stats.frames += 1
-        if not self.static_image_mode:
-            return self._process_video(image, timestamp_ms)
+        hands = (self._process_video(image, timestamp_ms) if not self.static_image_mode
+                 else self._process_still(image))
+        if self.gestures is not None and hands:
+            self.gestures.annotate(hands)
+        return hands
+
+    def _process_still(self, image: np.ndarray) -> list[Hand]:
         detections = self.detect(image)
         if len(detections) == 0:
             return []
