@@ -296,7 +296,20 @@ def _mp4_missing_index(path: Path) -> bool:
         return False
 
 
-class VideoFileSource(FrameSource):
+class _CaptureSource(FrameSource):
+    """A source read through ``cv2.VideoCapture`` (a file or a camera); the first frame is read at open."""
+
+    _cap: cv2.VideoCapture | None
+    _first: np.ndarray | None
+
+    def _release(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+        self._first = None
+
+
+class VideoFileSource(_CaptureSource):
     """Frames of a video file, decoded by OpenCV (FFmpeg).
 
     Timestamps come from the container (``CAP_PROP_POS_MSEC`` after each read) when it gives increasing
@@ -340,12 +353,6 @@ class VideoFileSource(FrameSource):
         self._first: np.ndarray | None = bgr
         self._first_ms = float(cap.get(cv2.CAP_PROP_POS_MSEC))
         self.size = (int(bgr.shape[1]), int(bgr.shape[0]))
-
-    def _release(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-        self._first = None
 
     def _frames(self) -> Iterator[Frame]:
         cap = self._cap
@@ -418,7 +425,7 @@ class ImageSequenceSource(FrameSource):
             yield Frame(i, i * step_ms, image)
 
 
-class CameraSource(FrameSource):
+class CameraSource(_CaptureSource):
     """Frames from a webcam (OpenCV device index). Timestamps: the monotonic clock since the first frame.
 
     Raises:
@@ -446,12 +453,6 @@ class CameraSource(FrameSource):
         self._t0 = time.monotonic()
         self._first: np.ndarray | None = bgr
         self.size = (int(bgr.shape[1]), int(bgr.shape[0]))
-
-    def _release(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-        self._first = None
 
     def _frames(self) -> Iterator[Frame]:
         cap = self._cap
