@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from handtrace import fingers
 from handtrace.fingers import (
     CURLED as CURLED_STATE,
 )
@@ -18,13 +20,15 @@ from handtrace.fingers import (
     THUMB_ACROSS,
     THUMB_OPEN,
     THUMB_TOUCHING,
+    FingerFeatures,
+    _reference_features,
     direction_name,
     direction_score,
     finger_features,
     hand_features,
     handedness_sign,
 )
-from synthetic_hands import CURLED, back_view, gesture_pose, make_hand, point, transform
+from synthetic_hands import CURLED, SyntheticHand, back_view, gesture_pose, make_hand, point, transform
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mediapipe_0.10.21_still.json"
 
@@ -183,6 +187,74 @@ def test_to_dict_and_hand_features():
 def _mediapipe_hands(prefix: str) -> list[dict]:
     data = json.loads(FIXTURE.read_text())["images"]
     return [h for k, v in data.items() if k.startswith(prefix) for h in v["hands"]]
+
+
+def random_hands(count: int, seed: int) -> list[SyntheticHand]:
+    """Varied synthetic hands: random curls, every thumb pose, back views, rotations, mirroring, noise."""
+    rng = np.random.default_rng(seed)
+    thumbs = ["open", "side", "across", "over_fist"] + [f"touch_{f}" for f in FINGER_NAMES[1:]]
+    out = []
+    for i in range(count):
+        curls = {f: float(rng.choice([0.0, 1.0, rng.uniform(0, 1)])) for f in FINGER_NAMES[1:]}
+        h = make_hand(curls, thumb=thumbs[i % len(thumbs)], spread=rng.uniform(0, 3))
+        h = back_view(h) if rng.random() < 0.3 else h
+        out.append(transform(h, angle=rng.uniform(-180, 180), scale=rng.uniform(0.3, 3),
+                             mirror=bool(rng.random() < 0.5), noise=rng.uniform(0, 8),
+                             size=rng.uniform(0.7, 1.3), seed=i))
+    return out
+
+
+def assert_same_features(a: FingerFeatures, b: FingerFeatures) -> None:
+    """Every field the same floats, shapes, dtypes and types (a plain number or an array)."""
+    for field in dataclasses.fields(FingerFeatures):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        assert type(x) is type(y), field.name
+        np.testing.assert_array_equal(x, y, err_msg=field.name, strict=True)
+
+
+@pytest.mark.parametrize("world", ["given", "none", "zeros"])
+def test_batched_features_equal_the_reference_formulas(world):
+    hands = random_hands(48, seed=3)
+    point_hand = make_hand({})  # degenerate: every landmark in one place (zero-length vectors)
+    point_hand.landmarks[:] = point_hand.landmarks[0]
+    point_hand.world_landmarks[:] = point_hand.world_landmarks[0]
+    hands.append(point_hand)
+    lm = np.stack([h.landmarks for h in hands])
+    given = np.stack([h.world_landmarks for h in hands])
+    wl = {"given": given, "none": None, "zeros": np.zeros(lm.shape)}[world]
+    side = [h.handedness for h in hands]
+    side[0], side[1] = "unknown", "LEFT"
+    assert_same_features(finger_features(lm, wl, side), _reference_features(lm, wl, side))
+    numbers = np.tile([1.0, -1.0, 0.0], 17)[: len(hands)]
+    assert_same_features(finger_features(lm, wl, numbers), _reference_features(lm, wl, numbers))
+    assert_same_features(finger_features(lm, wl), _reference_features(lm, wl))
+    # One hand at a time, and extra batch axes.
+    for i in range(0, len(hands), 7):
+        one = None if wl is None else wl[i]
+        assert_same_features(finger_features(lm[i], one, side[i]), _reference_features(lm[i], one, side[i]))
+    grid = None if wl is None else wl[:6].reshape(2, 3, 21, 3)
+    assert_same_features(finger_features(lm[:6].reshape(2, 3, 21, 3), grid, "Right"),
+                         _reference_features(lm[:6].reshape(2, 3, 21, 3), grid, "Right"))
+    empty = finger_features(lm[:0], None if wl is None else wl[:0], [])
+    assert empty.state.shape == (0, 5) and empty.membership.shape == (0, 5, 3)
+
+
+def test_tuned_thresholds_take_effect(monkeypatch):
+    """The batched path caches its ramp table; changed module constants must still apply."""
+    hands = random_hands(12, seed=5)
+    lm = np.stack([h.landmarks for h in hands])
+    wl = np.stack([h.world_landmarks for h in hands])
+    side = [h.handedness for h in hands]
+    before = finger_features(lm, wl, side)
+    monkeypatch.setattr(fingers, "STRAIGHT_RANGE", (40.0, 60.0))
+    monkeypatch.setattr(fingers, "TOUCH_RANGE", (0.4, 0.6))
+    monkeypatch.setattr(fingers, "BEND_RAMPS", fingers.BEND_RAMPS.copy())
+    fingers.BEND_RAMPS[1:, :2] = (30.0, 40.0)  # edited in place, too
+    tuned = finger_features(lm, wl, side)
+    assert_same_features(tuned, _reference_features(lm, wl, side))
+    assert not np.array_equal(tuned.membership, before.membership)
+    monkeypatch.undo()
+    assert_same_features(finger_features(lm, wl, side), before)
 
 
 @pytest.mark.skipif(not FIXTURE.is_file(), reason="MediaPipe reference fixture missing")

@@ -23,7 +23,7 @@ from handtrace.gestures import (
     load_gestures,
     save_gestures,
 )
-from synthetic_hands import CURLED, gesture_pose, make_hand, point, transform
+from synthetic_hands import CURLED, back_view, gesture_pose, make_hand, point, transform
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mediapipe_0.10.21_still.json"
 #: Gestures named after the direction they point: only small rotations keep them.
@@ -127,6 +127,112 @@ def test_user_gesture_conditions():
     r2 = GestureRecognizer([palm])
     assert recognize(r2, back_view(make_hand({})))[0] == "Palm_Back"
     assert recognize(r2, make_hand({}))[0] == NONE
+
+
+class HalfScore(Gesture):
+    """A subclass that scores itself: the recogniser must call its own ``score``."""
+
+    def score(self, f):
+        return 0.5 * super().score(f)
+
+
+#: Every condition type and value, lists of them, odd tolerances (a falling ramp below 0 degrees).
+EVERY_CONDITION = [
+    Gesture("Lists", fingers={"thumb": "half_bent", "index": ["extended", "half_bent"],
+                              "middle": ["curled", "bent"], "ring": "not_curled", "pinky": "any"},
+            thumb=["across", "touching"]),
+    Gesture("Folded", fingers={"index": "bent"}, thumb="folded"),
+    Gesture("Not", thumb=["not_across", "not_open"], palm="camera"),
+    Gesture("Back", thumb="any", palm="away"),
+    Gesture("Sideways", direction={"hand": ["left", "right"], "pinky": "down"}, direction_tolerance=20),
+    Gesture("Wide", direction={"index": "up", "middle": ["down", "left", "right", "up"]},
+            direction_tolerance=170.0),
+    Gesture("Odd", direction={"thumb": ["up", "left"], "ring": "right"}, direction_tolerance=-10.0),
+    Gesture("Band", distances=[{"between": ["index", "pinky"], "min": 0.6, "max": 1.2},
+                               Distance(("thumb", "middle"), max=0.5),
+                               {"between": ["ring", "ring"], "min": 0}]),
+    Gesture("Empty"),  # no conditions: scores 1
+    HalfScore("Half", fingers={"index": "extended"}, thumb="open"),
+    Gesture("Three", fingers={"pinky": "extended"}, thumb="touching", palm="away"),  # replaces the built-in
+]
+
+
+def reference_rule_scores(gestures, f):
+    """Per name, the best of its patterns' own ``Gesture.score`` (the straightforward computation)."""
+    names = list(dict.fromkeys(g.name for g in gestures))
+    per = {n: [g.score(f) for g in gestures if g.name == n] for n in names}
+    return names, np.stack([np.max(per[n], 0) for n in names], -1)
+
+
+def reference_decision(rec, names, scores):
+    order = np.argsort(-scores)
+    best = float(scores[order[0]])
+    second = float(scores[order[1]]) if len(names) > 1 else 0.0
+    if best < rec.min_score:
+        return NONE, 1.0 - best
+    if best - second < rec.margin:
+        return NONE, 0.5
+    return names[order[0]], best
+
+
+@pytest.mark.parametrize("extra", [False, True])
+def test_compiled_rules_equal_per_gesture_scores(extra):
+    """The recogniser's compiled table gives the same floats as scoring each gesture by itself."""
+    rng = np.random.default_rng(11)
+    hands = [transform(gesture_pose(n), mirror=bool(i % 2), noise=1.0, seed=i)
+             for i, n in enumerate(BUILTIN_NAMES)]
+    for i in range(60):
+        h = make_hand({f: float(rng.choice([0.0, 1.0, rng.uniform(0, 1)])) for f in CURLED},
+                      thumb=["open", "side", "across", "over_fist", "touch_index", "touch_middle"][i % 6],
+                      spread=rng.uniform(0, 3))
+        h = back_view(h) if i % 4 == 0 else h
+        hands.append(transform(h, angle=rng.uniform(-180, 180), mirror=bool(i % 2), noise=rng.uniform(0, 6),
+                               seed=i))
+    rec = GestureRecognizer(extra=EVERY_CONDITION if extra else ())
+    if extra:
+        rec.add(Gesture("Lists", fingers={"index": "curled"}, direction={"hand": "up"}), replace=False)
+    lm = np.stack([h.landmarks for h in hands])
+    wl = np.stack([h.world_landmarks for h in hands])
+    f = finger_features(lm, wl, [h.handedness for h in hands])
+    names, scores = rec.rule_scores(f)
+    ref_names, ref = reference_rule_scores(rec.gestures, f)
+    assert names == ref_names
+    np.testing.assert_array_equal(scores, ref, strict=True)
+    answers = [reference_decision(rec, names, row) for row in ref]
+    assert rec.recognize_landmarks(lm, wl, [h.handedness for h in hands]) == answers
+    if not extra:
+        assert {a for a, _ in answers} >= set(BUILTIN_NAMES)  # the poses reach every gesture
+    # One hand, and extra batch axes, too.
+    for i in (0, 5, 17):
+        one = finger_features(lm[i], wl[i], hands[i].handedness)
+        np.testing.assert_array_equal(rec.rule_scores(one)[1], reference_rule_scores(rec.gestures, one)[1],
+                                      strict=True)
+    grid = finger_features(lm[:6].reshape(2, 3, 21, 3), wl[:6].reshape(2, 3, 21, 3), "Left")
+    np.testing.assert_array_equal(rec.rule_scores(grid)[1], reference_rule_scores(rec.gestures, grid)[1],
+                                  strict=True)
+
+
+def test_compiled_rules_follow_changes_to_the_gesture_list(tmp_path):
+    hand = gesture_pose("Victory")
+    rec = GestureRecognizer()
+    f = finger_features(hand.landmarks, hand.world_landmarks, hand.handedness)
+    assert rec.rule_scores(f)[0] == list(BUILTIN_NAMES)
+    rec.add(Gesture("Two", fingers={"index": "extended", "middle": "extended"}))
+    assert rec.rule_scores(f)[0][-1] == "Two" and recognize(rec, hand) == (NONE, 0.5)  # ties Victory
+    rec.remove("Two")
+    assert recognize(rec, hand)[0] == "Victory"
+    rec.gestures.append(Gesture("Two", fingers={"index": "extended"}))  # edited in place
+    assert recognize(rec, hand) == (NONE, 0.5)
+    rec.gestures = [g for g in BUILTIN_GESTURES if g.name != "Victory"]
+    assert "Victory" not in rec.rule_scores(f)[0]
+    path = tmp_path / "g.json"
+    save_gestures([Gesture("Victory", fingers={"index": "curled"})], path)
+    rec.load(path)
+    assert rec.rule_scores(f)[1][-1] == 0.0
+    rec.gestures = []
+    names, scores = rec.rule_scores(f)
+    assert names == [] and scores.shape == (0,)
+    assert recognize(rec, hand) == (NONE, 1.0)
 
 
 def test_gesture_json_round_trip_and_file_loading(tmp_path):

@@ -204,7 +204,7 @@ def _usable_world(world: Any, shape: tuple[int, ...]) -> np.ndarray | None:
     if world is None:
         return None
     world = np.asarray(world, np.float64)
-    if world.shape != shape or not np.any(world):
+    if world.shape != shape or not world.any():
         return None
     return world
 
@@ -252,19 +252,11 @@ def _tip_distance(pts: np.ndarray) -> np.ndarray:
     return d / np.maximum(palm, 1e-12)[..., None, None]
 
 
-def finger_features(
-    landmarks: np.ndarray,
-    world_landmarks: np.ndarray | None = None,
-    handedness: Any = None,
+def _reference_features(
+    landmarks: np.ndarray, world_landmarks: np.ndarray | None = None, handedness: Any = None
 ) -> FingerFeatures:
-    """Finger states of one hand ``(21, 3)`` or a batch ``(N, 21, 3)``.
-
-    Args:
-        landmarks: image landmarks (x, y pixels; z relative depth at the scale of x, smaller = nearer).
-        world_landmarks: optional world landmarks in metres, same shape; preferred for angles and
-            distances (image landmarks with their z are used otherwise).
-        handedness: "Left"/"Right" (or a sequence, or +1/-1), as the tracker reports it for a
-            non-mirrored image. Only ``palm_facing`` and the z of ``thumb_position`` need it.
+    """:func:`finger_features` written feature by feature: the readable statement of the formulas, which
+    the batched :func:`_features` must reproduce float for float (the tests compare them).
     """
     img = np.asarray(landmarks, np.float64)
     if img.shape[-2:] != (21, 3):
@@ -337,6 +329,210 @@ def finger_features(
         finger_direction=finger_direction,
         palm_facing=palm_facing,
     )
+
+
+def _vector_table() -> tuple[np.ndarray, np.ndarray]:
+    """Start and end landmark of every difference vector the features need (see the ``_V_*`` offsets)."""
+    frm: list[int] = []
+    to: list[int] = []
+    for chain in _CHAINS:  # bones: 4 per finger, wrist (thumb: CMC) outwards
+        frm += chain[:-1].tolist()
+        to += chain[1:].tolist()
+    frm += [0, *_MCPS.tolist()]  # wrist -> middle MCP (the hand), then each finger's chord MCP -> tip
+    to += [9, *TIPS.tolist()]
+    frm += [17, 5, 4, 4, 4, 4]  # across the palm; index base -> thumb tip; thumb tip -> index/middle PIP, DIP
+    to += [5, 4, 6, 7, 10, 11]
+    for i in TIPS:  # tip i - tip j, all 25 pairs (so the (5, 5) matrix is one reshape)
+        for j in TIPS:
+            frm.append(int(j))
+            to.append(int(i))
+    frm += [0, 0, 0, 0]  # palm spokes: wrist -> index, middle, ring, pinky MCP (copies of bones, contiguous)
+    to += [5, 9, 13, 17]
+    return np.array(frm), np.array(to)
+
+
+_V_FROM, _V_TO = _vector_table()
+_V_HAND, _V_CHORD, _V_ACROSS, _V_REL = 20, 21, 26, 27
+_V_DIRS = slice(20, 26)  # hand, then each finger's chord: the image directions
+_V_GAPS, _V_TIPS, _V_SPOKES = slice(28, 32), slice(32, 57), slice(57, 61)
+#: Vector pairs whose angle is wanted: (metacarpal, chord) per finger, then consecutive bones.
+_ANGLE_A = [1, 4, 8, 12, 16] + [4 * f + k for f in range(5) for k in range(3)]
+_ANGLE_B = list(range(_V_CHORD, _V_CHORD + 5)) + [4 * f + k + 1 for f in range(5) for k in range(3)]
+_ANGLE_VECS = np.array(_ANGLE_A + _ANGLE_B)
+#: The cross product u x v as ``g[0] * g[1] - g[2] * g[3]`` with ``g = concat(u, v)[:, _CROSS]``: the
+#: arithmetic of np.cross (a1 b2 - a2 b1, ...), without its per-call overhead.
+_CROSS = np.array([[1, 2, 0], [5, 3, 4], [2, 0, 1], [4, 5, 3]])
+_SIGNS = {"right": 1.0, "left": -1.0}
+#: Thumb state per the first true test of (touching, open, across, always).
+_THUMB_PRIORITY = np.array([THUMB_TOUCHING, THUMB_OPEN, THUMB_ACROSS, THUMB_FOLDED])
+#: The fields that are plain numbers for one hand (the others stay arrays, as ``FingerFeatures`` documents).
+_SCALAR_FIELDS = ("thumb_open", "thumb_across", "palm_size", "palm_facing")
+_ramp_cache: tuple[tuple[Any, ...], bytes, np.ndarray, np.ndarray] | None = None
+
+
+def _ramp_table() -> tuple[np.ndarray, np.ndarray]:
+    """``lo`` and ``span`` of every ramp in :func:`_features`, in the column order of its ramp input.
+
+    Rebuilt when a module constant changes, so tuning ``BEND_RAMPS`` etc. at run time still works.
+    """
+    global _ramp_cache
+    consts = (BEND_RAMPS, CURL_RANGE, STRAIGHT_RANGE, TOUCH_RANGE, THUMB_OUT_RANGE, THUMB_CLEAR_RANGE,
+              THUMB_ACROSS_RANGE)
+    # Rebound constants change identity; the two arrays may also be edited in place.
+    values = np.asarray(BEND_RAMPS).tobytes() + np.asarray(CURL_RANGE).tobytes()
+    c = _ramp_cache
+    if c is None or c[1] != values or any(a is not b for a, b in zip(c[0], consts, strict=True)):
+        r, cr = np.asarray(BEND_RAMPS, np.float64), np.asarray(CURL_RANGE, np.float64)
+        pairs = (
+            [(r[i, 0], r[i, 1]) for i in range(5)]  # extended (falling: 1 - this)
+            + [(r[i, 2], r[i, 3]) for i in range(5)]  # curled
+            + [(cr[i, 0], cr[i, 1]) for i in range(5)]  # curl
+            + [STRAIGHT_RANGE] * 5  # PIP + DIP (not straight)
+            + [TOUCH_RANGE] * 4  # thumb tip to the other tips (not touching)
+            + [THUMB_OUT_RANGE, THUMB_CLEAR_RANGE, THUMB_ACROSS_RANGE]
+        )
+        lo = np.array([float(a) for a, _ in pairs])
+        hi = np.array([float(b) for _, b in pairs])
+        span = np.where(np.abs(hi - lo) < 1e-9, 1e-9, hi - lo)  # as in ramp()
+        c = _ramp_cache = (consts, values, lo, span)
+    return c[2], c[3]
+
+
+def _clip01(x: np.ndarray) -> np.ndarray:
+    """``np.clip(x, 0, 1)``, the same values, without np.clip's per-call overhead."""
+    return np.minimum(np.maximum(x, 0.0), 1.0)
+
+
+def _side(handedness: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """:func:`handedness_sign` as float64 of ``shape``; the tracker's list of strings without np.char."""
+    if (isinstance(handedness, (list, tuple)) and len(shape) == 1 and len(handedness) == shape[0]
+            and all(isinstance(h, str) for h in handedness)):
+        return np.array([_SIGNS.get(h.lower(), 0.0) for h in handedness], np.float64)
+    return np.asarray(handedness_sign(handedness, shape), np.float64)
+
+
+def _features(img: np.ndarray, world: np.ndarray | None, side: np.ndarray) -> dict[str, np.ndarray]:
+    """:class:`FingerFeatures` fields of a flat batch: ``img``, ``world`` ``(N, 21, 3)``, ``side`` ``(N,)``.
+
+    The arithmetic is that of the straightforward per-feature formulas (same operations in the same
+    order, so the same floats), batched: every difference vector of the world and image landmarks is
+    gathered at once, every angle and every ramp is one array operation. Per-call numpy overhead, not
+    arithmetic, is the cost at one or two hands.
+    """
+    n = img.shape[0]
+    # Rows: world (if given), image, and the image with z = 0, whose unit vectors are the 2D image
+    # directions (x*x + y*y + 0*0 rounds as x*x + y*y, so these are the 2D formulas' floats).
+    blocks = (world, img) if world is not None else (img,)
+    k = len(blocks) * n  # rows of 3D estimates: world then image, or image alone
+    pts = np.concatenate((*blocks, img))
+    pts[k:, :, 2] = 0.0
+    d = np.take(pts, _V_TO, 1) - np.take(pts, _V_FROM, 1)  # (M, 61, 3); np.take: cheaper than [:, idx]
+    norm = np.sqrt(np.add.reduce(d * d, -1))
+    unit = d / np.maximum(norm, 1e-12)[..., None]
+
+    # Bends and joint angles: from the world landmarks when given (rows :n either way).
+    pair = np.take(unit[:n], _ANGLE_VECS, 1)
+    cos = np.add.reduce(pair[:, :20] * pair[:, 20:], -1)
+    angles = np.degrees(np.arccos(np.minimum(np.maximum(cos, -1.0), 1.0)))
+    bend = angles[:, :5]
+    joint_angles = angles[:, 5:].reshape(n, 5, 3)
+
+    # The palm frame and the thumb in it (see _thumb_geometry), for world and image rows at once.
+    palm_size = np.add.reduce(norm[:k, _V_SPOKES], -1) / 4.0  # the mean, as ndarray.mean computes it
+    ps = np.maximum(palm_size, 1e-12)
+    v = unit[:k, _V_HAND]
+    across = d[:k, _V_ACROSS]
+    u = across - np.add.reduce(across * v, -1)[:, None] * v
+    u = u / np.maximum(np.sqrt(np.add.reduce(u * u, -1)), 1e-12)[:, None]
+    g = np.take(np.concatenate((u, v), 1), _CROSS, 1)
+    normal = (g[:, 0] * g[:, 1] - g[:, 2] * g[:, 3]) * np.concatenate((side,) * len(blocks))[:, None]
+    frame = np.concatenate((u[:, None], v[:, None], normal[:, None]), 1)  # (k, 3, 3): u, v, n
+    position = np.add.reduce(d[:k, _V_REL, None, :] * frame, -1) / ps[:, None]
+    clearance = norm[:k, _V_GAPS].min(-1) / ps
+    tips = norm[:k, _V_TIPS].reshape(k, 5, 5) / ps[:, None, None]
+    if world is not None:
+        # World and image estimates combined: see _reference_features for why.
+        out_x = np.minimum(position[:n, 0], position[n:, 0])
+        clearance = np.minimum(clearance[:n], clearance[n:])
+        thumb_position = 0.5 * (position[:n] + position[n:])
+        tip_distance = 0.5 * (tips[:n] + tips[n:])
+    else:
+        out_x, thumb_position, tip_distance = position[:, 0], position, tips
+
+    # Every ramp at once (columns as in _ramp_table).
+    lo, span = _ramp_table()
+    x = np.concatenate(
+        (bend, bend, bend, joint_angles[:, :, 1:].sum(-1), tip_distance[:, 0, 1:], out_x[:, None],
+         clearance[:, None], -thumb_position[:, :1]),
+        1,
+    )
+    ramps = _clip01((x - lo) / span)
+    straight = 1.0 - ramps[:, 15:20]
+    straight[:, 0] = 1.0  # the thumb's chord test covers both its joints
+    ext = np.minimum(1.0 - ramps[:, :5], straight)
+    cur = ramps[:, 5:10]
+    membership = np.empty((n, 5, 3))
+    membership[..., 0] = ext
+    membership[..., 1] = 1.0 - ext - cur
+    membership[..., 2] = cur
+    thumb_touch = 1.0 - ramps[:, 20:24]
+    # Thumb state: the first that holds of touching, open, across, else folded.
+    tests = np.empty((n, 4))
+    tests[:, 0] = thumb_touch.max(-1)
+    thumb_open = np.minimum(ext[:, 0], np.minimum(ramps[:, 24], ramps[:, 25]), out=tests[:, 1])
+    tests[:, 2] = thumb_across = ramps[:, 26]
+    tests[:, 3] = 1.0
+    thumb_state = _THUMB_PRIORITY[(tests >= 0.5).argmax(-1)]
+    xy = unit[k:, _V_DIRS, :2]  # the z = 0 rows: unit image vectors
+    return {
+        "bend": bend,
+        "curl": ramps[:, 10:15],
+        "membership": membership,
+        "state": membership.argmax(-1),
+        "joint_angles": joint_angles,
+        "thumb_open": thumb_open,
+        "thumb_across": thumb_across,
+        "thumb_touch": thumb_touch,
+        "thumb_state": thumb_state,
+        "thumb_position": thumb_position,
+        "tip_distance": tip_distance,
+        "palm_size": palm_size[:n],
+        "hand_direction": xy[:, 0],
+        "finger_direction": xy[:, 1:],
+        # The palm's outward normal points towards the camera (negative z) when the palm faces it.
+        "palm_facing": np.minimum(np.maximum(-normal[:n, 2], -1.0), 1.0),
+    }
+
+
+def finger_features(
+    landmarks: np.ndarray,
+    world_landmarks: np.ndarray | None = None,
+    handedness: Any = None,
+) -> FingerFeatures:
+    """Finger states of one hand ``(21, 3)`` or a batch ``(N, 21, 3)``.
+
+    Args:
+        landmarks: image landmarks (x, y pixels; z relative depth at the scale of x, smaller = nearer).
+        world_landmarks: optional world landmarks in metres, same shape; preferred for angles and
+            distances (image landmarks with their z are used otherwise).
+        handedness: "Left"/"Right" (or a sequence, or +1/-1), as the tracker reports it for a
+            non-mirrored image. Only ``palm_facing`` and the z of ``thumb_position`` need it.
+
+    The formulas, and why, are spelled out in ``_reference_features``; this computes the same floats in
+    a few batched array operations.
+    """
+    img = np.asarray(landmarks, np.float64)
+    if img.shape[-2:] != (21, 3):
+        raise ValueError(f"expected (..., 21, 3) landmarks, got {img.shape}")
+    lead = img.shape[:-2]
+    world = _usable_world(world_landmarks, img.shape)
+    side = _side(handedness, lead).reshape(-1)
+    fields_ = _features(img.reshape(-1, 21, 3), None if world is None else world.reshape(-1, 21, 3), side)
+    if len(lead) != 1:  # one hand, or several batch axes: restore the leading shape
+        for k, a in fields_.items():
+            a = a.reshape(lead + a.shape[1:])
+            fields_[k] = a[()] if not lead and k in _SCALAR_FIELDS else a
+    return FingerFeatures(**fields_)
 
 
 def hand_features(hand: Any) -> FingerFeatures:

@@ -23,6 +23,8 @@ list, each entry in the keyword form of :class:`Gesture` (see ``docs/gestures.md
 from __future__ import annotations
 
 import json
+import math
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -387,6 +389,159 @@ def save_gestures(gestures: Iterable[Gesture], path: str | Path) -> None:
     Path(path).write_text(json.dumps({"gestures": [g.to_dict() for g in gestures]}, indent=2) + "\n")
 
 
+#: Columns of the atom matrix that compiled rules read (see :func:`_atoms`): per finger its six
+#: ``FINGER_STATES`` scores, the ``THUMB_STATES`` scores, the 5 x 5 fingertip distances, palm facing and its
+#: negation (camera, away), and, only when some rule has a direction, per subject (hand, then each finger)
+#: the cosine with each of ``DIRECTIONS``.
+_A_FINGER, _A_THUMB, _A_DIST, _A_PALM, _A_DIR = 0, 30, 37, 62, 64
+_A_ONE = _A_THUMB + THUMB_STATES.index("any")  # always 1: the score of a pattern without conditions
+#: Image (x, y) -> cosine with up, down, left, right (the DIRECTIONS order).
+_DIR_COS = np.array([[0.0, 0.0, -1.0, 1.0], [-1.0, 1.0, 0.0, 0.0]])
+
+
+def _own_scoring(g: Gesture) -> bool:
+    """Whether ``g`` (a subclass) scores itself; the compiled table only knows :class:`Gesture`'s rules."""
+    t = type(g)
+    return t.score is not Gesture.score or t.conditions is not Gesture.conditions
+
+
+def _padded(rows: list[list[int]]) -> np.ndarray:
+    """Rows of indices as one int array, short rows padded with their own first index (a no-op for the
+    max or min taken over them)."""
+    width = max((len(r) for r in rows), default=1)
+    return np.array([r + r[:1] * (width - len(r)) for r in rows], np.intp).reshape(len(rows), width)
+
+
+def _squeezed(index: np.ndarray) -> np.ndarray:
+    """``(C,)`` for ``(C, 1)``: a gather with one column per condition needs no max after it."""
+    return index[:, 0] if index.shape[1] == 1 else index
+
+
+@dataclass(frozen=True, eq=False)
+class _RuleTable:
+    """Gesture patterns compiled to index arrays: every pattern scores on every hand in a few array ops.
+
+    A condition is the max over some atom columns (a list of allowed states), through a ramp for
+    directions, distances and the palm; a pattern is the min over its conditions; a name the max over
+    its patterns. These are the operations of :meth:`Gesture.conditions` and :meth:`Gesture.score`, so
+    the scores are the same floats.
+    """
+
+    gestures: tuple[Gesture, ...]  # compiled from these (held so that their ids identify the list)
+    names: list[str]
+    cond_atoms: np.ndarray  # (C, K) atom columns per condition, or (C,) when each has one
+    n_plain: int  # conditions [:n_plain] are used as they are, the rest through a ramp
+    ramp_lo: np.ndarray  # (C - n_plain,)
+    ramp_span: np.ndarray
+    pattern_conds: np.ndarray  # (P, L) condition columns per compiled pattern
+    own: tuple[Gesture, ...]  # patterns that score themselves (subclasses), after the compiled ones
+    name_patterns: np.ndarray  # (len(names), Q) pattern columns per name
+    directions: bool  # whether any condition reads the direction atoms
+
+    @classmethod
+    def compile(cls, gestures: Sequence[Gesture]) -> _RuleTable:
+        plain: dict[tuple[int, ...], int] = {(_A_ONE,): 0}
+        ramps: dict[tuple[tuple[int, ...], float, float], int] = {}
+        compiled: list[list[tuple[bool, int]]] = []
+        own: list[Gesture] = []
+        columns: list[int] = []  # per gesture: its pattern column (compiled ones first, then own)
+        for g in gestures:
+            if _own_scoring(g):
+                columns.append(-1 - len(own))
+                own.append(g)
+                continue
+            atoms: list[tuple[int, ...]] = []  # plain conditions
+            ramped: list[tuple[tuple[int, ...], float, float]] = []  # (atoms, lo, hi)
+            for finger, states in g.fingers.items():
+                base = _A_FINGER + 6 * finger_index(finger)
+                atoms.append(tuple(base + FINGER_STATES.index(s) for s in states))
+            if g.thumb is not None:
+                atoms.append(tuple(_A_THUMB + THUMB_STATES.index(s) for s in g.thumb))
+            cos_full = np.cos(np.radians(g.direction_tolerance))
+            cos_zero = np.cos(np.radians(min(g.direction_tolerance + 25.0, 180.0)))
+            for subject, dirs in g.direction.items():
+                base = _A_DIR + 4 * (0 if subject == "hand" else 1 + finger_index(subject))
+                ramped.append((tuple(base + DIRECTIONS.index(d) for d in dirs), cos_zero, cos_full))
+            for d in g.distances:
+                assert isinstance(d, Distance)
+                col = (_A_DIST + 5 * finger_index(d.between[0]) + finger_index(d.between[1]),)
+                if d.max is not None:
+                    ramped.append((col, d.max + DISTANCE_MARGIN, d.max - DISTANCE_MARGIN))
+                if d.min is not None:
+                    ramped.append((col, d.min - DISTANCE_MARGIN, d.min + DISTANCE_MARGIN))
+            if g.palm is not None:
+                ramped.append(((_A_PALM + PALM_SIDES.index(g.palm),), -0.2, 0.2))
+            conds = [(False, plain.setdefault(a, len(plain))) for a in atoms]
+            conds += [(True, ramps.setdefault(r, len(ramps))) for r in ramped]
+            columns.append(len(compiled))
+            compiled.append(conds)
+        n_plain = len(plain)
+        lo = np.array([r[1] for r in ramps], np.float64)
+        hi = np.array([r[2] for r in ramps], np.float64)
+        names = list(dict.fromkeys(g.name for g in gestures))
+        by_name: dict[str, list[int]] = {n: [] for n in names}
+        for g, c in zip(gestures, columns, strict=True):
+            by_name[g.name].append(c if c >= 0 else len(compiled) - 1 - c)
+        return cls(
+            gestures=tuple(gestures),
+            names=names,
+            cond_atoms=_squeezed(_padded([list(a) for a in plain] + [list(r[0]) for r in ramps])),
+            n_plain=n_plain,
+            ramp_lo=lo,
+            ramp_span=np.where(np.abs(hi - lo) < 1e-9, 1e-9, hi - lo),  # as in ramp()
+            pattern_conds=_padded([[c + n_plain * r for r, c in p] or [0] for p in compiled]),
+            own=tuple(own),
+            name_patterns=_padded([by_name[n] for n in names]),
+            directions=any(a >= _A_DIR for r in ramps for a in r[0]),
+        )
+
+    def scores(self, f: FingerFeatures) -> np.ndarray:
+        """Scores ``(..., len(names))``: each name's best pattern on features ``f``."""
+        lead = f.state.shape[:-1]
+        n = math.prod(lead)
+        parts = []
+        if len(self.pattern_conds):
+            cond = np.take(_atoms(f, n, self.directions), self.cond_atoms, 1)
+            if cond.ndim == 3:  # some condition allows several states: the best of them
+                cond = cond.max(-1)
+            if len(self.ramp_lo):
+                r = (cond[:, self.n_plain :] - self.ramp_lo) / self.ramp_span
+                cond[:, self.n_plain :] = np.minimum(np.maximum(r, 0.0), 1.0)  # np.clip, minus its overhead
+            parts.append(np.take(cond, self.pattern_conds, 1).min(-1))  # (n, P)
+        if self.own:
+            own = [np.reshape(np.asarray(g.score(f), np.float64), (n,)) for g in self.own]
+            parts.append(np.stack(own, -1))
+        pat = parts[0] if len(parts) == 1 else np.concatenate(parts, 1)
+        return np.take(pat, self.name_patterns, 1).max(-1).reshape(*lead, len(self.names))
+
+
+def _atoms(f: FingerFeatures, n: int, directions: bool) -> np.ndarray:
+    """The per-hand values that conditions are made of, ``(n, 64)`` or ``(n, 88)`` with directions;
+    each computed as in :func:`_finger_state_score`, :func:`_thumb_state_score` and
+    :func:`~handtrace.fingers.direction_score` (filled in place: fewer numpy calls than concatenating)."""
+    a = np.empty((n, _A_DIR + 24 if directions else _A_DIR))
+    fs = a[:, _A_FINGER:_A_THUMB].reshape(n, 5, 6)  # a view: per finger the FINGER_STATES scores
+    m = f.membership.reshape(n, 5, 3)
+    fs[..., :3] = m
+    np.subtract(1.0, m[..., ::2], out=fs[..., 3:5])  # bent, not_curled
+    fs[..., 5] = 1.0
+    t = a[:, _A_THUMB:_A_DIST]  # the THUMB_STATES scores
+    t[:, 0] = np.asarray(f.thumb_open).reshape(n)
+    t[:, 1] = np.asarray(f.thumb_across).reshape(n)
+    np.subtract(1.0, t[:, :2], out=t[:, 4:6])  # not_open, not_across
+    t[:, 2] = np.minimum(np.maximum(t[:, 4] - t[:, 1], 0.0), 1.0)  # folded: clip(1 - open - across)
+    t[:, 3] = f.thumb_touch.reshape(n, 4).max(-1)
+    t[:, 6] = 1.0
+    a[:, _A_DIST:_A_PALM] = f.tip_distance.reshape(n, 25)
+    a[:, _A_PALM] = np.asarray(f.palm_facing).reshape(n)
+    np.negative(a[:, _A_PALM], out=a[:, _A_PALM + 1])
+    if directions:
+        vec = np.concatenate((f.hand_direction.reshape(n, 1, 2), f.finger_direction.reshape(n, 5, 2)), 1)
+        vec = vec / np.maximum(np.sqrt(np.add.reduce(vec * vec, -1)), 1e-12)[..., None]
+        a[:, _A_DIR:] = (vec @ _DIR_COS).reshape(n, 24)  # exact: one term of each sum is a signed copy
+    return a
+
+
 class GestureRecognizer:
     """Names the gesture of each hand from the rules and, optionally, a trained classifier.
 
@@ -478,34 +633,39 @@ class GestureRecognizer:
         return names
 
     # -- scoring -----------------------------------------------------------------------------------
+    def _table(self) -> _RuleTable:
+        """The compiled rule table, rebuilt whenever ``self.gestures`` changes (add, remove, load, or
+        any edit of the list: it is keyed on the gestures' identities)."""
+        table: _RuleTable | None = getattr(self, "_rule_table", None)
+        gestures = self.gestures
+        if (table is None or len(table.gestures) != len(gestures)
+                or not all(map(operator.is_, table.gestures, gestures))):
+            table = self._rule_table = _RuleTable.compile(gestures)
+        return table
+
     def rule_scores(self, f: FingerFeatures) -> tuple[list[str], np.ndarray]:
         """Names and scores ``(..., len(names))`` of the rule gestures (max over a name's patterns)."""
-        names = list(dict.fromkeys(g.name for g in self.gestures))
+        table = self._table()
+        names = list(table.names)
         if not names:
             return names, np.zeros((*f.state.shape[:-1], 0))
-        per = np.stack([g.score(f) for g in self.gestures], axis=-1)
-        cols = np.array([names.index(g.name) for g in self.gestures])
-        out = np.zeros((*per.shape[:-1], len(names)))
-        for j in range(len(names)):  # a handful of names; each column is vectorised over hands
-            out[..., j] = per[..., cols == j].max(-1)
-        return names, out
+        return names, table.scores(f)
 
     def _decide_rules(self, names: list[str], scores: np.ndarray) -> list[tuple[str, float]]:
         scores = np.atleast_2d(scores)
         if scores.shape[-1] == 0:
             return [(NONE, 1.0)] * scores.shape[0]
-        order = np.argsort(-scores, axis=-1)
-        best = np.take_along_axis(scores, order[:, :1], -1)[:, 0]
-        second = np.take_along_axis(scores, order[:, 1:2], -1)[:, 0] if scores.shape[-1] > 1 else 0 * best
+        order = np.argsort(-scores, axis=-1).tolist()
         out = []
-        for i in range(scores.shape[0]):
-            b, s = float(best[i]), float(second[i])
+        for row, o in zip(scores.tolist(), order, strict=True):  # plain floats: a few names per hand
+            b = row[o[0]]
+            s = row[o[1]] if len(o) > 1 else 0.0
             if b < self.min_score:
                 out.append((NONE, 1.0 - b))  # how far the best gesture is from matching at all
             elif b - s < self.margin:
                 out.append((NONE, 0.5))  # two gestures match about equally: undecided
             else:
-                out.append((names[int(order[i, 0])], b))
+                out.append((names[o[0]], b))
         return out
 
     def recognize_features(
@@ -514,7 +674,7 @@ class GestureRecognizer:
     ) -> list[tuple[str, float]]:
         """Decide for a batch of features; the trained model (if any) also needs the landmarks."""
         names, scores = self.rule_scores(f)
-        rules = self._decide_rules(names, scores.reshape(-1, len(names)) if names else scores.reshape(-1, 0))
+        rules = self._decide_rules(names, scores.reshape(math.prod(f.state.shape[:-1]), len(names)))
         if self.model is None or landmarks is None:
             return rules
         probs = self.model.predict_proba(landmarks, world, handedness)
@@ -549,8 +709,8 @@ class GestureRecognizer:
         """``(name, score)`` for each hand, computed as one batch."""
         if not hands:
             return []
-        lm = np.stack([np.asarray(h.landmarks, np.float64) for h in hands])
-        world = np.stack([np.asarray(h.world_landmarks, np.float64) for h in hands])
+        lm = np.array([h.landmarks for h in hands], np.float64)
+        world = np.array([h.world_landmarks for h in hands], np.float64)
         side = [h.handedness for h in hands]
         f = finger_features(lm, world, side)
         return self.recognize_features(f, lm, world, side)
