@@ -8,6 +8,7 @@ axis first. ``backend="litert"`` runs MediaPipe's original ``.tflite`` files ins
 from __future__ import annotations
 
 import os
+import time
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
@@ -25,7 +26,7 @@ class LandmarkOutput(NamedTuple):
 
     landmarks: np.ndarray  # (N, 21, 3) in crop pixels (224 scale)
     presence: np.ndarray  # (N,) in [0, 1]
-    handedness: np.ndarray  # (N,) probability of a right hand in a mirrored (selfie) image
+    handedness: np.ndarray  # (N,) probability of a right hand in a non-mirrored photo (MediaPipe: "Left")
     world_landmarks: np.ndarray  # (N, 21, 3) metres
 
 
@@ -54,6 +55,11 @@ def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+#: Config entries for every session. ``force_spinning_stop``: worker threads stop spin-waiting as soon as a
+#: run returns instead of burning a core while Python prepares the next input (or the other model runs).
+SESSION_CONFIG = {"session.force_spinning_stop": "1"}
+
+
 def create_session(path: Path, threads: int | None = None, providers: list[str] | None = None):
     """An onnxruntime session with options chosen for small convolutional models."""
     import onnxruntime as ort
@@ -64,7 +70,126 @@ def create_session(path: Path, threads: int | None = None, providers: list[str] 
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
+    for key, value in SESSION_CONFIG.items():
+        opts.add_session_config_entry(key, value)
     return ort.InferenceSession(str(path), sess_options=opts, providers=providers or ["CPUExecutionProvider"])
+
+
+class AutoThreadsSession:
+    """One model in two onnxruntime sessions, 1 thread and ``threads`` threads, picked by measured speed.
+
+    Several intra-op threads only pay while a core is free: on a busy machine (another process, a decoding
+    thread) their spin-waiting makes a run two or three times slower than one thread. So :meth:`run` uses
+    whichever session has been faster per image lately and now and then probes the other one for
+    ``PROBE_CALLS`` calls: after ``MIN_INTERVAL`` calls, an interval that doubles (up to ``MAX_INTERVAL``)
+    while probes lose by more than ``MARGIN`` and starts again from ``MIN_INTERVAL`` otherwise; it switches
+    when the other session is faster by ``1 - SWITCH_GAIN`` or more (hysteresis). A run is timed
+    only when the previous run of this model used the same session (the first run after a switch pays for
+    cold caches and sleeping threads). Both sessions compute bit-identical outputs (onnxruntime splits a
+    kernel's work by output elements, not across a sum), so the choice changes speed only. The multi-thread
+    session is created on its first use; other attributes are those of the 1-thread session.
+    """
+
+    PROBE_CALLS = 3
+    MIN_INTERVAL = 8
+    MAX_INTERVAL = 128
+    MARGIN = 1.25
+    SWITCH_GAIN = 0.9  # a probe must be this much faster than the session in use to take over
+    ALPHA = 0.3  # weight of a new timing in the moving average of the session in use
+
+    def __init__(self, path: Path, threads: int, providers: list[str] | None = None) -> None:
+        self.path = path
+        self.threads = threads
+        self.providers = providers
+        self.sessions: list = [create_session(path, 1, providers), None]
+        self.seconds_per_image: list[float | None] = [None, None]
+        self.calls = 0
+        self._last = -1  # session of the previous run
+        self._best = 0
+        self._interval = self.MIN_INTERVAL
+        self._since_probe = 0
+        self._probe_left = 0
+        self._probe_times: list[float] = []
+
+    def _pick(self) -> int:
+        fast = self.seconds_per_image
+        if fast[0] is None:  # start: 1 thread (warm-up, timed), then the other (created, warm-up, timed)
+            return 0
+        if fast[1] is None:
+            return 1
+        if self._probe_left:
+            return 1 - self._best
+        self._since_probe += 1
+        if self._since_probe > self._interval:
+            self._since_probe = 0
+            self._probe_left = self.PROBE_CALLS
+            self._probe_times = []
+            return 1 - self._best
+        return self._best
+
+    def _record(self, k: int, per_image: float) -> None:
+        fast = self.seconds_per_image
+        if self._probe_left:  # a probe's timings replace the probed session's figure
+            self._probe_times.append(per_image)
+            if self._probe_left == 1:
+                fast[k] = sum(self._probe_times) / len(self._probe_times)
+        else:
+            old = fast[k]
+            fast[k] = per_image if old is None else old + self.ALPHA * (per_image - old)
+
+    def _end_probe(self) -> None:
+        fast = self.seconds_per_image
+        probed, best = 1 - self._best, self._best
+        if fast[probed] is not None and fast[best] is not None:
+            if fast[probed] < self.SWITCH_GAIN * fast[best]:
+                self._best, self._interval = probed, self.MIN_INTERVAL
+            elif fast[probed] > self.MARGIN * fast[best]:
+                self._interval = min(2 * self._interval, self.MAX_INTERVAL)
+            else:
+                self._interval = self.MIN_INTERVAL
+
+    def run(self, output_names, input_feed, run_options=None):
+        """``InferenceSession.run`` on the session picked by measurement."""
+        k = self._pick()
+        session = self.sessions[k]
+        if session is None:
+            session = self.sessions[k] = create_session(self.path, self.threads, self.providers)
+        t0 = time.perf_counter()
+        outputs = session.run(output_names, input_feed, run_options)
+        elapsed = time.perf_counter() - t0
+        if self._last == k:
+            self._record(k, elapsed / max(1, len(next(iter(input_feed.values())))))
+        if self._probe_left:
+            self._probe_left -= 1
+            if not self._probe_left:
+                self._end_probe()
+        elif self.seconds_per_image[0] is not None and self.seconds_per_image[1] is not None:
+            fast = self.seconds_per_image  # leave the session in use once it is clearly slower than the other
+            if fast[self._best] * self.SWITCH_GAIN > fast[1 - self._best]:
+                self._best = 1 - self._best
+        self._last = k
+        self.calls += 1
+        return outputs
+
+    @property
+    def current_threads(self) -> int:
+        """Intra-op threads of the session in use now."""
+        return 1 if self._best == 0 else self.threads
+
+    def __getattr__(self, name: str):
+        return getattr(self.sessions[0], name)
+
+
+def make_session(path: Path, threads: int | None = None, providers: list[str] | None = None):
+    """The session a model runs on.
+
+    Exactly ``threads`` threads when given; else an :class:`AutoThreadsSession` choosing between 1 thread and
+    :func:`default_threads` (a plain session on a single core or with other providers).
+    """
+    cpu_only = providers is None or list(providers) == ["CPUExecutionProvider"]
+    if threads is None and cpu_only and default_threads() > 1:
+        return AutoThreadsSession(path, default_threads(), providers)
+    return create_session(path, threads, providers)
 
 
 class _LiteRTModel:
@@ -112,7 +237,7 @@ class PalmDetectorModel:
         name = f"palm_detection_{variant}"
         self.backend = backend
         if backend == "onnx":
-            self.session = create_session(model_path(name), threads, providers)
+            self.session = make_session(model_path(name), threads, providers)
             self.input_name = self.session.get_inputs()[0].name
         elif backend == "litert":
             self._litert = _LiteRTModel(tflite_path(name), threads)
@@ -137,7 +262,7 @@ class HandLandmarkModel:
         name = f"hand_landmark_{variant}"
         self.backend = backend
         if backend == "onnx":
-            self.session = create_session(model_path(name), threads, providers)
+            self.session = make_session(model_path(name), threads, providers)
             self.input_name = self.session.get_inputs()[0].name
         elif backend == "litert":
             self._litert = _LiteRTModel(tflite_path(name), threads)
