@@ -61,28 +61,32 @@ _FIELDS = ("landmarks", "world_landmarks", "presence", "handedness", "rois")
 
 
 def crop_regions(image: np.ndarray, rois: np.ndarray, size: int = LANDMARK_INPUT_SIZE,
-                 border: str = "replicate") -> np.ndarray:
+                 border: str = "replicate", crop_to_image: np.ndarray | None = None) -> np.ndarray:
     """Crop rotated regions of an RGB uint8 image (H, W, 3) to a (K, size, size, 3) float32 batch in [0, 1].
 
     rois: (K, 5) ``cx, cy, w, h, rotation`` in pixels. ``border``: "zero" or "replicate" (outside the image).
+    ``crop_to_image``: the regions' (K, 2, 3) :func:`crop_to_image_matrices`, when already computed.
     """
     mode = BORDERS[border]
-    matrices = invert_affine(crop_to_image_matrices(rois, size))
+    if crop_to_image is None:
+        crop_to_image = crop_to_image_matrices(rois, size)
+    matrices = invert_affine(crop_to_image)
     out = np.empty((len(rois), size, size, 3), np.uint8)
     for k, m in enumerate(matrices):  # one warp per region; the work is inside OpenCV
         cv2.warpAffine(image, m, (size, size), dst=out[k], flags=cv2.INTER_LINEAR, borderMode=mode,
                        borderValue=0)
-    return out.astype(np.float32) * np.float32(1 / 255)
+    return np.multiply(out, np.float32(1 / 255), dtype=np.float32)  # one pass: cast and scale
 
 
 def project_landmarks(landmarks: np.ndarray, rois: np.ndarray, size: int = LANDMARK_INPUT_SIZE,
-                      normalize_z: float = NORMALIZE_Z) -> np.ndarray:
+                      normalize_z: float = NORMALIZE_Z, crop_to_image: np.ndarray | None = None
+                      ) -> np.ndarray:
     """Crop-pixel landmarks (K, 21, 3) -> image pixels (K, 21, 3).
 
     x, y go through the crop's affine map; z is scaled like x (region width / size) and divided by
     ``normalize_z`` as MediaPipe does.
     """
-    m = crop_to_image_matrices(rois, size)
+    m = crop_to_image_matrices(rois, size) if crop_to_image is None else crop_to_image
     xy = apply_affine(m, landmarks[..., :2].astype(np.float64))
     z = landmarks[..., 2] * (np.asarray(rois)[:, 2:3] / size / normalize_z)
     return np.concatenate([xy, z[..., None]], axis=-1).astype(np.float32)
@@ -127,9 +131,10 @@ class LandmarkEstimator:
     def __call__(self, image: np.ndarray, rois: np.ndarray) -> LandmarkBatch:
         """Run the model once on all regions ``rois`` (K, 5) of ``image`` (H, W, 3) RGB uint8."""
         rois = np.asarray(rois, np.float64).reshape(-1, 5)
-        out = self.model(crop_regions(image, rois, border=self.border))
+        to_image = crop_to_image_matrices(rois, LANDMARK_INPUT_SIZE)
+        out = self.model(crop_regions(image, rois, border=self.border, crop_to_image=to_image))
         return LandmarkBatch(
-            landmarks=project_landmarks(out.landmarks, rois),
+            landmarks=project_landmarks(out.landmarks, rois, crop_to_image=to_image),
             world_landmarks=rotate_world_landmarks(out.world_landmarks, rois[:, 4]),
             presence=np.asarray(out.presence, np.float32),
             handedness=np.asarray(out.handedness, np.float32),

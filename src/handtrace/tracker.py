@@ -71,6 +71,8 @@ def duplicate_mask(landmarks: np.ndarray) -> np.ndarray:
     """
     xy = np.asarray(landmarks, np.float64)[..., :2]
     k = len(xy)
+    if k < 2:
+        return np.zeros(k, bool)
     tri = xy[:, [0, 5, 17]]
     size = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=-1).max(axis=1)  # (K,)
     dist = np.linalg.norm(xy[:, None] - xy[None], axis=-1)  # (K, K, 21)
