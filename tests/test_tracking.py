@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -89,3 +91,15 @@ def test_handedness_label_has_hysteresis():
     for _ in range(20):
         t.vote_handedness(0.02)  # clearly left for many frames: the label follows
     assert not t.is_right and t.right_probability < 0.5
+
+
+def test_loss_detections_use_up_the_schedule_budget():
+    tracks = TrackSet(max_num_hands=2, detection_interval=5)
+    tracks.start(np.array([100.0, 100, 50, 50, 0]), 0)
+    tracks.mark_detection(0)
+    tracks.mark_detection(5)  # a scheduled run
+    tracks.mark_detection(7)  # a hand was lost and found again by the detector
+    runs = [f for f in range(8, 30) if tracks.should_detect(f) and (tracks.mark_detection(f) or True)]
+    # Two runs in any 10 frames at most: 5 and 7 hold the budget until frame 15.
+    assert runs[0] == 15
+    assert all(b - a >= 5 for a, b in itertools.pairwise(runs))

@@ -184,6 +184,8 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--show", action="store_true", help="show annotated frames in a window (q or Esc quits)")
     p.add_argument("--max-hands", type=int, default=2, metavar="N", help="most hands tracked (default 2)")
     p.add_argument("--model", choices=sorted(_MODELS), default="full", help="landmark model (default full)")
+    p.add_argument("--precision", choices=("float", "int8"), default="float",
+                   help="landmark model weights: float (default) or int8 (faster, slightly less accurate)")
     p.add_argument("--no-smooth", action="store_true", help="do not smooth the landmarks")
     p.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
     p.add_argument("--min-tracking-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
@@ -247,6 +249,7 @@ def _cmd_track(args: argparse.Namespace) -> int:
             smooth_landmarks=not args.no_smooth,
             detection_interval=args.detection_interval,
             gestures=False,
+            precision=args.precision,
         )
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
         _err(f"track: {exc}")

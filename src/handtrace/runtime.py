@@ -19,6 +19,9 @@ PALM_INPUT_SIZE = 192
 LANDMARK_INPUT_SIZE = 224
 NUM_ANCHORS = 2016
 VARIANTS = ("full", "lite")
+#: Model precisions: "float" (the converted models) or "int8" (``<name>_int8.onnx``, made by
+#: ``python -m handtrace.models.quantize``).
+PRECISIONS = ("float", "int8")
 
 
 class LandmarkOutput(NamedTuple):
@@ -42,6 +45,17 @@ def _check_variant(variant: str) -> str:
     if variant not in VARIANTS:
         raise ValueError(f"model variant must be one of {VARIANTS}, got {variant!r}")
     return variant
+
+
+def _model_name(name: str, precision: str, backend: str) -> str:
+    """Packaged model name for ``precision`` ("float": ``name``; "int8": ``name_int8``)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "float":
+        return name
+    if backend != "onnx":
+        raise ValueError(f"precision {precision!r} needs backend 'onnx', got {backend!r}")
+    return f"{name}_{precision}"
 
 
 def _check_batch(images: np.ndarray, size: int) -> np.ndarray:
@@ -229,15 +243,20 @@ def tflite_path(name: str, models_dir: Path | None = None) -> Path:
 
 
 class PalmDetectorModel:
-    """BlazePalm: (N, 192, 192, 3) -> regressors (N, 2016, 18) and score logits (N, 2016)."""
+    """BlazePalm: (N, 192, 192, 3) -> regressors (N, 2016, 18) and score logits (N, 2016).
+
+    ``precision``: "float" (default) or "int8" (the quantized model; no faster for this model on x86).
+    """
 
     def __init__(self, variant: str = "full", threads: int | None = None, backend: str = "onnx",
-                 providers: list[str] | None = None) -> None:
+                 providers: list[str] | None = None, precision: str = "float") -> None:
         self.variant = _check_variant(variant)
         name = f"palm_detection_{variant}"
+        onnx_name = _model_name(name, precision, backend)
         self.backend = backend
+        self.precision = precision
         if backend == "onnx":
-            self.session = make_session(model_path(name), threads, providers)
+            self.session = make_session(model_path(onnx_name), threads, providers)
             self.input_name = self.session.get_inputs()[0].name
         elif backend == "litert":
             self._litert = _LiteRTModel(tflite_path(name), threads)
@@ -254,15 +273,20 @@ class PalmDetectorModel:
 
 
 class HandLandmarkModel:
-    """Hand landmarks: (N, 224, 224, 3) -> :class:`LandmarkOutput`."""
+    """Hand landmarks: (N, 224, 224, 3) -> :class:`LandmarkOutput`.
+
+    ``precision``: "float" (default) or "int8" (the quantized model: faster on CPUs with int8 dot products).
+    """
 
     def __init__(self, variant: str = "full", threads: int | None = None, backend: str = "onnx",
-                 providers: list[str] | None = None) -> None:
+                 providers: list[str] | None = None, precision: str = "float") -> None:
         self.variant = _check_variant(variant)
         name = f"hand_landmark_{variant}"
+        onnx_name = _model_name(name, precision, backend)
         self.backend = backend
+        self.precision = precision
         if backend == "onnx":
-            self.session = make_session(model_path(name), threads, providers)
+            self.session = make_session(model_path(onnx_name), threads, providers)
             self.input_name = self.session.get_inputs()[0].name
         elif backend == "litert":
             self._litert = _LiteRTModel(tflite_path(name), threads)

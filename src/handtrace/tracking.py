@@ -6,6 +6,7 @@ results each frame. Regions are rows ``cx, cy, width, height, rotation`` in pixe
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,22 +172,38 @@ class TrackSet:
         self.lost: list[Track] = []
         self.next_id = 0
         self.last_detection_frame = -(10**9)
+        self._recent_detections: deque[int] = deque()
 
     def reset(self) -> None:
         self.tracks.clear()
         self.lost.clear()
         self.last_detection_frame = -(10**9)
+        self._recent_detections.clear()
 
     # -- scheduling ---------------------------------------------------------------------------------------
     def should_detect(self, frame: int) -> bool:
-        """Whether the palm detector runs on ``frame`` (before the landmark pass)."""
+        """Whether the palm detector runs on ``frame`` (before the landmark pass) to look for new hands.
+
+        With hands tracked, detections also run when a hand is lost (:meth:`mark_detection` records them);
+        those find new hands too, so scheduled runs are skipped while they have used up the budget of two
+        runs per ``2 * detection_interval`` frames.
+        """
         if len(self.tracks) >= self.max_num_hands:
             return False
-        interval = self.detection_interval if self.tracks else self.idle_detection_interval
-        return frame - self.last_detection_frame >= interval
+        if not self.tracks:
+            return frame - self.last_detection_frame >= self.idle_detection_interval
+        if frame - self.last_detection_frame < self.detection_interval:
+            return False
+        window = 2 * self.detection_interval
+        while self._recent_detections and self._recent_detections[0] <= frame - window:
+            self._recent_detections.popleft()
+        return len(self._recent_detections) < 2
 
     def mark_detection(self, frame: int) -> None:
+        """The palm detector ran on ``frame`` (scheduled or because a hand was lost)."""
         self.last_detection_frame = frame
+        if self.tracks or self.lost:  # runs while searching for a first hand don't use the tracking budget
+            self._recent_detections.append(frame)
 
     # -- regions ------------------------------------------------------------------------------------------
     def predicted_regions(self, frame: int) -> np.ndarray:
