@@ -65,10 +65,10 @@ def test_lost_track_id_comes_back_only_where_expected():
     tracks.drop(a)
     back = tracks.start(np.array([105.0, 102, 62, 62, 0]), 3)
     assert back.id == a.id
-    elsewhere = tracks.start(np.array([250.0, 300, 60, 60, 0]), 4)
+    elsewhere = tracks.start(np.array([250.0, 340, 60, 60, 0]), 4)
     assert elsewhere.id not in (a.id, b.id)
     tracks.drop(elsewhere)
-    too_late = tracks.start(np.array([250.0, 300, 60, 60, 0]), 30)
+    too_late = tracks.start(np.array([250.0, 340, 60, 60, 0]), 30)
     assert too_late.id != elsewhere.id
 
 
@@ -103,3 +103,14 @@ def test_loss_detections_use_up_the_schedule_budget():
     # Two runs in any 10 frames at most: 5 and 7 hold the budget until frame 15.
     assert runs[0] == 15
     assert all(b - a >= 5 for a, b in itertools.pairwise(runs))
+
+
+def test_lost_id_not_taken_by_the_other_hand():
+    tracks = TrackSet()
+    left = tracks.start(np.array([100.0, 100, 60, 60, 0]), 0, right_probability=0.05)
+    left.vote_handedness(0.05)
+    tracks.drop(left)
+    right = tracks.start(np.array([110.0, 100, 60, 60, 0]), 2, right_probability=0.95)
+    assert right.id != left.id  # where the left hand was, but confidently a right hand
+    unsure = tracks.start(np.array([105.0, 100, 60, 60, 0]), 3, right_probability=0.6)
+    assert unsure.id == left.id

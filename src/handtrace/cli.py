@@ -189,9 +189,9 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-smooth", action="store_true", help="do not smooth the landmarks")
     p.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
     p.add_argument("--min-tracking-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
-    p.add_argument("--detection-interval", type=int, default=5, metavar="K",
+    p.add_argument("--detection-interval", type=int, default=6, metavar="K",
                    help="with fewer hands than --max-hands tracked, look for new hands every K frames "
-                        "(default 5)")
+                        "(default 6)")
     p.add_argument("--mirrored", action="store_true", help="input is mirrored (selfie view): swap handedness")
     p.add_argument("--fps", type=float, metavar="F", help="frame rate of an image sequence (default 30)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or statistics")

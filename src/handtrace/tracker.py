@@ -29,7 +29,7 @@ import numpy as np
 from handtrace.detection import PalmDetections, PalmDetector, box_iou
 from handtrace.gestures import GestureRecognizer
 from handtrace.io import as_rgb_uint8
-from handtrace.landmarks import LandmarkBatch, LandmarkEstimator, decode_handedness
+from handtrace.landmarks import _FIELDS, LandmarkBatch, LandmarkEstimator, decode_handedness
 from handtrace.results import Hand
 from handtrace.roi import detection_to_roi, landmarks_to_roi
 from handtrace.smoothing import LandmarkSmoother
@@ -49,6 +49,8 @@ DUPLICATE_MIN_IOU = 0.2
 #: presence scores (0.995 vs 0.9956) differ by noise, and swapping on noise only moves landmarks away from
 #: MediaPipe's.
 REFINE_MIN_LOGIT_GAIN = 0.2
+#: Presence a hand found again by :meth:`HandTracker._recover` must reach on its second look.
+RECOVERY_MIN_PRESENCE = 0.9
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -130,8 +132,8 @@ class HandTracker:
         num_threads: int | None = None,
         backend: str = "onnx",
         smooth_landmarks: bool = True,
-        detection_interval: int = 5,
-        max_lost_frames: int = 10,
+        detection_interval: int = 6,
+        max_lost_frames: int = 15,
         motion_prediction: bool = True,
         gestures: bool | GestureRecognizer = True,
         precision: str = "float",
@@ -329,6 +331,8 @@ class HandTracker:
         tracked, new = batch[:n], batch[n:]
         found = tracked.presence >= self.min_tracking_confidence
 
+        if not found.all():
+            found, tracked = self._recover(image, live, found, tracked)
         if not detected and not found.all():
             # A tracked hand was lost on this frame (fast motion, occlusion): look for it now, not next frame.
             kept_regions = landmarks_to_roi(tracked.landmarks[found]) if found.any() else np.zeros((0, 5))
@@ -370,12 +374,39 @@ class HandTracker:
                 tracks.update(track, region, frame)
                 score = 0.0
             else:
-                track = tracks.start(region, frame)
+                track = tracks.start(region, frame, float(combined.handedness[k]))
                 self.stats.tracks_started += track.frames_tracked == 1
                 score = float(new_scores[k - len(live)])
             hands.append(self._track_hand(track, combined[k : k + 1], score, frame, timestamp_ms))
         hands.sort(key=lambda h: h.id if h.id is not None else -1)
         return hands
+
+    def _recover(self, image: np.ndarray, live: list[Track], found: np.ndarray, tracked: LandmarkBatch
+                 ) -> tuple[np.ndarray, LandmarkBatch]:
+        """Look again for hands lost on this frame before paying for a palm detection.
+
+        A hand that turned back or sped up left its extrapolated crop, but not its last region widened by
+        twice its speed; a second pass on the region the first one's landmarks give restores the usual
+        framing (and accuracy). Both passes must find the hand, else the detector decides.
+        """
+        lost = np.flatnonzero(~found)
+        regions = np.stack([live[i].region for i in lost])
+        speed = np.array([np.hypot(*live[i].velocity[:2]) for i in lost])
+        regions[:, 2:4] += 2 * speed[:, None]
+        first = self._landmarks(image, regions)
+        ok = first.presence >= self.min_tracking_confidence
+        if not ok.any():
+            return found, tracked
+        second = self._landmarks(image, landmarks_to_roi(first.landmarks[ok]))
+        # A widened crop can show part of a hand confidently; only a clear second look counts.
+        good = second.presence >= max(self.min_tracking_confidence, RECOVERY_MIN_PRESENCE)
+        rows = lost[ok][good]
+        fields = {f: getattr(tracked, f).copy() for f in _FIELDS}
+        for f, arr in fields.items():
+            arr[rows] = getattr(second, f)[good]
+        found = found.copy()
+        found[rows] = True
+        return found, LandmarkBatch(**fields)
 
     def _track_hand(self, track: Track, result: LandmarkBatch, detection_score: float, frame: int,
                     timestamp_ms: float) -> Hand:

@@ -21,6 +21,8 @@ _MAX_LOGIT = 4.0
 #: a few unsure frames are not.
 _FLIP_MARGIN = 1.0
 _MIN_VOTES_TO_FLIP = 5
+#: A new hand whose handedness output is this far from 0.5 only takes over a lost track of its side.
+_REVIVE_HANDEDNESS_CONFIDENCE = 0.3
 
 
 @dataclass
@@ -160,7 +162,7 @@ class TrackSet:
     """
 
     def __init__(self, max_num_hands: int = 2, detection_interval: int = 5, idle_detection_interval: int = 1,
-                 max_lost_frames: int = 10, velocity_smoothing: float = 0.7) -> None:
+                 max_lost_frames: int = 15, velocity_smoothing: float = 0.7) -> None:
         if detection_interval < 1 or idle_detection_interval < 1:
             raise ValueError("detection intervals must be at least 1 frame")
         self.max_num_hands = max_num_hands
@@ -237,11 +239,15 @@ class TrackSet:
         if self.max_lost_frames > 0:
             self.lost.append(track)
 
-    def start(self, region: np.ndarray, frame: int) -> Track:
-        """A new hand: give back the id of a recently lost track it continues, else a fresh id."""
+    def start(self, region: np.ndarray, frame: int, right_probability: float = 0.5) -> Track:
+        """A new hand: give back the id of a recently lost track it continues, else a fresh id.
+
+        ``right_probability``: the new hand's handedness output; a confident one must agree with the lost
+        track's label, so two hands that vanish together don't swap ids.
+        """
         region = np.asarray(region, np.float64)
         self.lost = [t for t in self.lost if frame - t.last_frame <= self.max_lost_frames]
-        revived = self._match_lost(region, frame)
+        revived = self._match_lost(region, frame, right_probability)
         if revived is not None:
             self.lost.remove(revived)
             gap = max(frame - revived.last_frame, 1)
@@ -257,15 +263,23 @@ class TrackSet:
         self.tracks.append(track)
         return track
 
-    def _match_lost(self, region: np.ndarray, frame: int) -> Track | None:
-        """The lost track whose expected region is closest to ``region``, if it is where and as expected."""
+    def _match_lost(self, region: np.ndarray, frame: int, right_probability: float = 0.5) -> Track | None:
+        """The lost track whose expected region is closest to ``region``, if it is where and as expected.
+
+        Within one region size of where the lost hand was heading, at most twice or half its size, and not
+        confidently the other hand. (Measured on the shared full-body video, where small hands are often
+        lost for a few frames: ids fell from 26 to 9 against a stricter half-size rule.)
+        """
+        confident = abs(right_probability - 0.5) > _REVIVE_HANDEDNESS_CONFIDENCE
         best, best_distance = None, np.inf
         for t in self.lost:
+            if confident and t.is_right is not None and t.is_right != (right_probability > 0.5):
+                continue
             # Damped: a lost hand more likely slowed down than kept going.
             expected = t.predicted_region(frame, damping=0.5)
             size = max(expected[2], 1e-6)
             distance = np.hypot(*(region[:2] - expected[:2])) / size
             size_ratio = region[2] / size
-            if distance < 0.5 and 0.6 < size_ratio < 1.67 and distance < best_distance:
+            if distance < 1.0 and 0.5 < size_ratio < 2.0 and distance < best_distance:
                 best, best_distance = t, distance
         return best
