@@ -7,9 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
+from handtrace.detection import box_iou_matrix
 from handtrace.tracking import (
     TrackSet,
-    box_iou_matrix,
+    overlapping,
     predict_regions,
     region_bounds,
     region_velocity,
@@ -54,8 +55,8 @@ def test_prediction_follows_constant_motion():
     t = tracks.start(np.array([100.0, 100, 50, 50, 0]), 0)
     tracks.update(t, np.array([140.0, 100, 50, 50, 0]), 1)
     np.testing.assert_allclose(tracks.predicted_regions(2)[0, :2], [180, 100])
-    assert tracks.overlaps_tracked(np.array([[182.0, 101, 50, 50, 0]]), 2)[0]
-    assert not tracks.overlaps_tracked(np.array([[100.0, 100, 50, 50, 0]]), 2)[0]
+    assert overlapping(np.array([[182.0, 101, 50, 50, 0]]), tracks.predicted_regions(2))[0]
+    assert not overlapping(np.array([[100.0, 100, 50, 50, 0]]), tracks.predicted_regions(2))[0]
 
 
 def test_lost_track_id_comes_back_only_where_expected():

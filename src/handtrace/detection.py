@@ -122,15 +122,23 @@ def decode_boxes(
     return boxes, keypoints
 
 
+def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU between every box of (A, 4) and (B, 4), all ``x_min, y_min, x_max, y_max``. Returns (A, B).
+
+    Boxes with no area overlap nothing (IoU 0).
+    """
+    a = np.asarray(a, np.float64).reshape(-1, 4)[:, None]
+    b = np.asarray(b, np.float64).reshape(-1, 4)[None]
+    lo = np.maximum(a[..., :2], b[..., :2])
+    hi = np.minimum(a[..., 2:], b[..., 2:])
+    inter = np.prod(np.clip(hi - lo, 0, None), axis=-1)
+    union = np.prod(a[..., 2:] - a[..., :2], axis=-1) + np.prod(b[..., 2:] - b[..., :2], axis=-1) - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
 def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """IoU of one box (4,) with boxes (K, 4), all ``x_min, y_min, x_max, y_max``. Returns (K,)."""
-    lo = np.maximum(box[:2], boxes[:, :2])
-    hi = np.minimum(box[2:], boxes[:, 2:])
-    inter = np.prod(np.clip(hi - lo, 0, None), axis=-1)
-    area = np.prod(box[2:] - box[:2])
-    areas = np.prod(boxes[:, 2:] - boxes[:, :2], axis=-1)
-    union = area + areas - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+    return box_iou_matrix(box, boxes)[0]
 
 
 def weighted_nms(

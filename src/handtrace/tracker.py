@@ -26,14 +26,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from handtrace.detection import PalmDetections, PalmDetector, box_iou
+from handtrace.detection import PalmDetections, PalmDetector, box_iou_matrix
 from handtrace.gestures import GestureRecognizer
 from handtrace.io import as_rgb_uint8
-from handtrace.landmarks import _FIELDS, LandmarkBatch, LandmarkEstimator, decode_handedness
+from handtrace.landmarks import LandmarkBatch, LandmarkEstimator, decode_handedness
 from handtrace.results import Hand
 from handtrace.roi import detection_to_roi, landmarks_to_roi
 from handtrace.smoothing import LandmarkSmoother
-from handtrace.tracking import Track, TrackerStats, TrackSet, box_iou_matrix, region_bounds
+from handtrace.tracking import Track, TrackerStats, TrackSet, overlapping
 
 #: model_complexity -> model variant.
 VARIANTS = {0: "lite", 1: "full"}
@@ -80,7 +80,7 @@ def duplicate_mask(landmarks: np.ndarray) -> np.ndarray:
     dist = np.linalg.norm(xy[:, None] - xy[None], axis=-1)  # (K, K, 21)
     matched = (dist < DUPLICATE_DISTANCE_RATIO * np.maximum(size[:, None], size[None])[..., None]).sum(-1)
     boxes = _landmark_boxes(xy)
-    iou = np.stack([box_iou(b, boxes) for b in boxes]) if k else np.zeros((0, 0))
+    iou = box_iou_matrix(boxes, boxes)
     similar = (matched >= DUPLICATE_MIN_MATCHED) & (iou > DUPLICATE_MIN_IOU)
     dup = np.zeros(k, bool)
     for i in range(k):  # greedy over a handful of hands
@@ -169,7 +169,6 @@ class HandTracker:
         self._tracks = TrackSet(self.max_num_hands, detection_interval=detection_interval,
                                 max_lost_frames=max_lost_frames)
         self._frame = 0
-        self._last_timestamp_ms: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def __enter__(self) -> HandTracker:
@@ -187,7 +186,6 @@ class HandTracker:
         """Forget the tracked hands (start of a new video); statistics are kept."""
         self._tracks.reset()
         self._frame = 0
-        self._last_timestamp_ms = None
 
     @property
     def tracks(self) -> list[Track]:
@@ -301,12 +299,8 @@ class HandTracker:
         if len(detections) == 0:
             return np.zeros((0, 5)), np.zeros(0, np.float32)
         rois = detection_to_roi(detections.boxes, detections.keypoints)
-        if len(avoid):
-            iou = box_iou_matrix(region_bounds(rois), region_bounds(avoid))
-            keep = iou.max(axis=1) <= 0.5
-            rois, scores = rois[keep], detections.scores[keep]
-        else:
-            scores = detections.scores
+        keep = ~overlapping(rois, avoid)
+        rois, scores = rois[keep], detections.scores[keep]
         room = 2 * (self.max_num_hands - tracked)
         return rois[:room], np.asarray(scores[:room], np.float32)
 
@@ -315,7 +309,6 @@ class HandTracker:
         self._frame += 1
         if timestamp_ms is None:
             timestamp_ms = frame * 1000.0 / 30.0
-        self._last_timestamp_ms = timestamp_ms
         tracks = self._tracks
         live = list(tracks.tracks)
         if self.motion_prediction:
@@ -333,19 +326,15 @@ class HandTracker:
 
         if not found.all():
             found, tracked = self._recover(image, live, found, tracked)
-        if not detected and not found.all():
+        lost_any = not found.all()
+        for t, ok in zip(live, found, strict=True):
+            if not ok:
+                tracks.drop(t)
+        live, tracked = [t for t, ok in zip(live, found, strict=True) if ok], tracked[found]
+        if lost_any and not detected:
             # A tracked hand was lost on this frame (fast motion, occlusion): look for it now, not next frame.
-            kept_regions = landmarks_to_roi(tracked.landmarks[found]) if found.any() else np.zeros((0, 5))
-            for t in (t for t, ok in zip(live, found, strict=True) if not ok):
-                tracks.drop(t)
-            new_rois, new_scores = self._new_hand_regions(image, kept_regions, frame)
+            new_rois, new_scores = self._new_hand_regions(image, landmarks_to_roi(tracked.landmarks), frame)
             new = self._landmarks(image, new_rois) if len(new_rois) else new
-            live, tracked = [t for t, ok in zip(live, found, strict=True) if ok], tracked[found]
-            found = found[found]
-        else:
-            for t in (t for t, ok in zip(live, found, strict=True) if not ok):
-                tracks.drop(t)
-            live, tracked = [t for t, ok in zip(live, found, strict=True) if ok], tracked[found]
 
         candidates = np.flatnonzero(new.presence >= self.min_tracking_confidence) if len(new_rois) else []
         if len(candidates):
@@ -358,6 +347,7 @@ class HandTracker:
 
         # Tracked hands first (older tracks win), then new ones by presence; duplicates of earlier hands go.
         combined = LandmarkBatch.concat([tracked, new])
+        next_regions = landmarks_to_roi(combined.landmarks)
         dup = duplicate_mask(combined.landmarks)
         for t, is_dup in zip(live, dup[: len(live)], strict=True):
             if is_dup:
@@ -368,7 +358,7 @@ class HandTracker:
                 if k < len(live):
                     tracks.drop(live[k])
                 continue
-            region = landmarks_to_roi(combined.landmarks[k : k + 1])[0]
+            region = next_regions[k]
             if k < len(live):
                 track = live[k]
                 tracks.update(track, region, frame)
@@ -401,12 +391,14 @@ class HandTracker:
         # A widened crop can show part of a hand confidently; only a clear second look counts.
         good = second.presence >= max(self.min_tracking_confidence, RECOVERY_MIN_PRESENCE)
         rows = lost[ok][good]
-        fields = {f: getattr(tracked, f).copy() for f in _FIELDS}
-        for f, arr in fields.items():
-            arr[rows] = getattr(second, f)[good]
-        found = found.copy()
-        found[rows] = True
-        return found, LandmarkBatch(**fields)
+        if not len(rows):
+            return found, tracked
+        recovered = found.copy()
+        recovered[rows] = True
+        # Row i of the result: the second look for rows that were recovered, the tracked result elsewhere.
+        source = np.zeros(len(tracked), int)
+        source[rows] = np.arange(len(rows))
+        return recovered, tracked.where(recovered & ~found, second[good][source])
 
     def _track_hand(self, track: Track, result: LandmarkBatch, detection_score: float, frame: int,
                     timestamp_ms: float) -> Hand:
@@ -418,7 +410,7 @@ class HandTracker:
             if track.smoother is None:
                 track.smoother = LandmarkSmoother()
             landmarks, world = track.smoother(landmarks, world, timestamp_s=timestamp_ms / 1000.0)
-        hand = Hand(
+        return Hand(
             landmarks=landmarks,
             world_landmarks=world,
             handedness=labels[0],
@@ -429,5 +421,3 @@ class HandTracker:
             roi=result.rois[0].astype(np.float32),
             id=track.id,
         )
-        track.hand = hand
-        return hand

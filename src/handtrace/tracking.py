@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from handtrace.detection import box_iou_matrix
 from handtrace.roi import normalize_radians
 
 #: Log-odds are clipped so one very confident frame can't outvote a whole track.
@@ -87,16 +88,14 @@ def region_bounds(regions: np.ndarray) -> np.ndarray:
     return np.stack([cx - hw, cy - hh, cx + hw, cy + hh], axis=1)
 
 
-def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU between every box of (A, 4) and (B, 4) ``x_min, y_min, x_max, y_max``. Returns (A, B)."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)[:, None]
-    b = np.asarray(b, np.float64).reshape(-1, 4)[None]
-    iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = iw * ih
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    return inter / np.maximum(area_a + area_b - inter, 1e-9)
+def overlapping(regions: np.ndarray, others: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """(K,) bool: which of the (K, 5) regions overlap any of the (T, 5) ``others`` with IoU above
+    ``threshold`` (of their axis-aligned bounds; MediaPipe's association rule, threshold 0.5)."""
+    regions = np.asarray(regions, np.float64).reshape(-1, 5)
+    others = np.asarray(others, np.float64).reshape(-1, 5)
+    if not len(regions) or not len(others):
+        return np.zeros(len(regions), bool)
+    return box_iou_matrix(region_bounds(regions), region_bounds(others)).max(axis=1) > threshold
 
 
 @dataclass
@@ -115,7 +114,6 @@ class Track:
     is_right: bool | None = None
     frames_tracked: int = 1
     smoother: Any = None
-    hand: Any = None
 
     def predicted_region(self, frame: int, damping: float = 1.0) -> np.ndarray:
         """The region expected at ``frame`` (5,), extrapolating the motion."""
@@ -213,14 +211,6 @@ class TrackSet:
         if not self.tracks:
             return np.zeros((0, 5))
         return np.stack([t.predicted_region(frame) for t in self.tracks])
-
-    def overlaps_tracked(self, regions: np.ndarray, frame: int, threshold: float = 0.5) -> np.ndarray:
-        """(K,) bool: which candidate regions overlap a live track's predicted region (MediaPipe's rule)."""
-        regions = np.asarray(regions).reshape(-1, 5)
-        if not self.tracks or not len(regions):
-            return np.zeros(len(regions), bool)
-        iou = box_iou_matrix(region_bounds(regions), region_bounds(self.predicted_regions(frame)))
-        return iou.max(axis=1) > threshold
 
     # -- updates ------------------------------------------------------------------------------------------
     def update(self, track: Track, region: np.ndarray, frame: int) -> None:
