@@ -24,12 +24,21 @@ from handtrace.gesture_cli import (
     add_gesture_options,
     recognizer_from_args,
 )
-from handtrace.sources import ProgressBar, ResultWriter, list_images
+from handtrace.sources import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    MODEL_COMPLEXITY,
+    ProgressBar,
+    ResultWriter,
+    add_model_option,
+    list_images,
+    print_error,
+)
 
 __all__ = ["build_parser", "main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-_MODELS = {"lite": 0, "full": 1}
 
 
 def _create_tracker(**kwargs: Any) -> Any:
@@ -37,10 +46,6 @@ def _create_tracker(**kwargs: Any) -> Any:
     from handtrace.tracker import HandTracker
 
     return HandTracker(**kwargs)
-
-
-def _err(message: str) -> None:
-    print(f"handtrace: {message}", file=sys.stderr)
 
 
 def _progress(total: int | None, quiet: bool) -> ProgressBar:
@@ -58,7 +63,7 @@ def _add_detect(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--draw", metavar="OUT_DIR", help="save annotated copies of the images here")
     p.add_argument("--max-hands", type=int, default=2, metavar="N", help="most hands per image (default 2)")
-    p.add_argument("--model", choices=sorted(_MODELS), default="full", help="landmark model (default full)")
+    add_model_option(p)
     p.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
     p.add_argument(
         "--mirrored", action="store_true", help="images are mirrored (selfie view): swap handedness"
@@ -92,10 +97,10 @@ def _cmd_detect(args: argparse.Namespace) -> int:
 
     paths = list_images(args.inputs, recursive=args.recursive)
     if not paths:
-        _err(f"detect: no image files in {' '.join(args.inputs)}")
+        print_error(f"detect: no image files in {' '.join(args.inputs)}")
         return EXIT_USAGE
     if args.max_hands < 1:
-        _err("detect: --max-hands must be at least 1")
+        print_error("detect: --max-hands must be at least 1")
         return EXIT_USAGE
     draw_dir = Path(args.draw) if args.draw else None
     if draw_dir is not None:
@@ -105,13 +110,13 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         tracker = _create_tracker(
             static_image_mode=True,
             max_num_hands=args.max_hands,
-            model_complexity=_MODELS[args.model],
+            model_complexity=MODEL_COMPLEXITY[args.model],
             min_detection_confidence=args.min_detection_confidence,
             mirrored=args.mirrored,
             gestures=False,
         )
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
-        _err(f"detect: cannot create the hand tracker: {exc}")
+        print_error(f"detect: cannot create the hand tracker: {exc}")
         return EXIT_FAILED
 
     failed, used_names = 0, set()
@@ -143,15 +148,15 @@ def _cmd_detect(args: argparse.Namespace) -> int:
                 progress.update(1, path.name)
     except KeyboardInterrupt:
         done = writer.count if writer is not None else progress.count
-        _err(f"detect: interrupted after {done} of {len(paths)} images")
+        print_error(f"detect: interrupted after {done} of {len(paths)} images")
         return EXIT_INTERRUPTED
     finally:
         if writer is not None:
             writer.close()
     if writer is not None and not args.quiet:
-        _err(f"detect: wrote {writer.count} results to {writer.path}")
+        print_error(f"detect: wrote {writer.count} results to {writer.path}")
     if failed:
-        _err(f"detect: {failed} of {len(paths)} files failed")
+        print_error(f"detect: {failed} of {len(paths)} files failed")
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -183,7 +188,7 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
                    help="write an annotated video (.mp4 or .avi) at the input's frame rate and size")
     p.add_argument("--show", action="store_true", help="show annotated frames in a window (q or Esc quits)")
     p.add_argument("--max-hands", type=int, default=2, metavar="N", help="most hands tracked (default 2)")
-    p.add_argument("--model", choices=sorted(_MODELS), default="full", help="landmark model (default full)")
+    add_model_option(p)
     p.add_argument("--precision", choices=("float", "int8"), default="float",
                    help="landmark model weights: float (default) or int8 (faster, slightly less accurate)")
     p.add_argument("--no-smooth", action="store_true", help="do not smooth the landmarks")
@@ -221,17 +226,17 @@ def _cmd_track(args: argparse.Namespace) -> int:
     from handtrace.writers import open_writer
 
     if args.max_hands < 1 or args.detection_interval < 1:
-        _err("track: --max-hands and --detection-interval must be at least 1")
+        print_error("track: --max-hands and --detection-interval must be at least 1")
         return EXIT_USAGE
     if args.show:
         problem = _open_window()
         if problem:
-            _err(f"track: {problem}")
+            print_error(f"track: {problem}")
             return EXIT_USAGE
     try:
         source = open_source(args.input, fps=args.fps, threaded=True, strict=True)
     except (FileNotFoundError, ValueError, TypeError) as exc:
-        _err(f"track: {exc}")
+        print_error(f"track: {exc}")
         return EXIT_FAILED
     writers = []
     try:
@@ -242,7 +247,7 @@ def _cmd_track(args: argparse.Namespace) -> int:
         tracker = _create_tracker(
             static_image_mode=False,
             max_num_hands=args.max_hands,
-            model_complexity=_MODELS[args.model],
+            model_complexity=MODEL_COMPLEXITY[args.model],
             min_detection_confidence=args.min_detection_confidence,
             min_tracking_confidence=args.min_tracking_confidence,
             mirrored=args.mirrored,
@@ -252,7 +257,7 @@ def _cmd_track(args: argparse.Namespace) -> int:
             precision=args.precision,
         )
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
-        _err(f"track: {exc}")
+        print_error(f"track: {exc}")
         for w in writers:
             w.close()
         source.close()
@@ -276,14 +281,14 @@ def _cmd_track(args: argparse.Namespace) -> int:
                 if args.show and _show(frame.image_rgb, hands):
                     break
     except VideoReadError as exc:
-        _err(f"track: {exc}; the {done} frames before it were written")
+        print_error(f"track: {exc}; the {done} frames before it were written")
         status = EXIT_FAILED
     except KeyboardInterrupt:
-        _err(f"track: interrupted after {done} frames; outputs closed")
+        print_error(f"track: interrupted after {done} frames; outputs closed")
         status = EXIT_INTERRUPTED
     except Exception as exc:  # anything else: say where, keep what was written
-        _err(f"track: stopped at frame {done}: {type(exc).__name__}: {exc}; the {done} frames before it "
-             "were written")
+        print_error(f"track: stopped at frame {done}: {type(exc).__name__}: {exc}; the {done} frames "
+                    "before it were written")
         status = EXIT_FAILED
     finally:
         for w in writers:
@@ -293,9 +298,9 @@ def _cmd_track(args: argparse.Namespace) -> int:
     if not args.quiet:
         elapsed = time.perf_counter() - started
         rate = f", {done / elapsed:.1f} frames/s" if elapsed > 0 else ""
-        _err(f"track: {done} frames{rate}; {tracker.stats}")
+        print_error(f"track: {done} frames{rate}; {tracker.stats}")
         for w in writers:
-            _err(f"track: wrote {w.path}")
+            print_error(f"track: wrote {w.path}")
     return status
 
 
@@ -329,7 +334,7 @@ def _add_eval_keypoints(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--pad", type=int, default=128, metavar="P", help="padded run border in px (0: none; default 128)"
     )
-    p.add_argument("--model", choices=sorted(_MODELS), default="full", help="landmark model (default full)")
+    add_model_option(p)
     p.add_argument("--no-refine", action="store_true", help="tracker option refine=False")
     p.add_argument("--no-fallback", action="store_true", help="tracker option full_frame_fallback=False")
     p.add_argument(
@@ -355,10 +360,10 @@ def _cmd_eval_keypoints(args: argparse.Namespace) -> int:
 
     root = Path(args.data_dir) if args.data_dir else data_root()
     if not root.is_dir():
-        _err(f"eval keypoints: data folder not found: {root} (pass DATA_DIR or set HANDTRACE_DATA)")
+        print_error(f"eval keypoints: data folder not found: {root} (pass DATA_DIR or set HANDTRACE_DATA)")
         return EXIT_USAGE
     if args.pad < 0:
-        _err("eval keypoints: --pad must be >= 0")
+        print_error("eval keypoints: --pad must be >= 0")
         return EXIT_USAGE
     config = {
         "model": args.model,
@@ -380,26 +385,26 @@ def _cmd_eval_keypoints(args: argparse.Namespace) -> int:
                 )
             )
     else:
-        _err(f"eval keypoints: skipping hand-graph-cnn: {root / 'hand-graph-cnn-realworld'} not found")
+        print_error(f"eval keypoints: skipping hand-graph-cnn: {root / 'hand-graph-cnn-realworld'} not found")
     has_mmpose = (root / "mmpose").is_dir()
     if has_mmpose:
         runs.append(("mmpose", lambda: ev.load_mmpose(root)))
     else:
-        _err(f"eval keypoints: skipping mmpose: {root / 'mmpose'} not found")
+        print_error(f"eval keypoints: skipping mmpose: {root / 'mmpose'} not found")
     if not runs:
-        _err(f"eval keypoints: no evaluation data under {root}")
+        print_error(f"eval keypoints: no evaluation data under {root}")
         return EXIT_USAGE
     try:
         tracker = _create_tracker(
             static_image_mode=True,
             max_num_hands=args.max_hands,
-            model_complexity=_MODELS[args.model],
+            model_complexity=MODEL_COMPLEXITY[args.model],
             refine=config["refine"],
             full_frame_fallback=config["full_frame_fallback"],
             backend=args.backend,
         )
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
-        _err(f"eval keypoints: cannot create the hand tracker: {exc}")
+        print_error(f"eval keypoints: cannot create the hand tracker: {exc}")
         return EXIT_FAILED
 
     summaries: dict[str, ev.Summary] = {}
@@ -421,10 +426,10 @@ def _cmd_eval_keypoints(args: argparse.Namespace) -> int:
                     for sub_label, s in ev.summarize_groups(recs).items():
                         summaries[f"mmpose / {sub_label}"] = s
     except KeyboardInterrupt:
-        _err("eval keypoints: interrupted")
+        print_error("eval keypoints: interrupted")
         return EXIT_INTERRUPTED
     except (OSError, ValueError) as exc:
-        _err(f"eval keypoints: {exc}")
+        print_error(f"eval keypoints: {exc}")
         return EXIT_FAILED
 
     flags = ", ".join(f"{k}={v}" for k, v in config.items() if k not in ("data_dir", "pad"))

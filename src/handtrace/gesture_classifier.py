@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from handtrace.fingers import finger_features, handedness_sign
+from handtrace.io import IMAGE_SUFFIXES
 
 FORMAT = "handtrace-gesture-classifier"
 VERSION = 1
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 _TRIU = np.triu_indices(5, k=1)
 #: Leading feature dimensions holding normalised coordinates (21 x 2 image + 21 x 3 world) and their weight.
 COORD_DIMS = 105

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +40,17 @@ from typing import Any
 
 import numpy as np
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-_MODELS = {"lite": 0, "full": 1}
+from handtrace.io import IMAGE_SUFFIXES
+from handtrace.sources import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    MODEL_COMPLEXITY,
+    add_model_option,
+    print_error,
+)
+
 NONE = "None"
 
 #: Dataset label spellings -> gesture names (lower-cased, "-" and " " read as "_").
@@ -62,7 +70,6 @@ LABEL_ALIASES: dict[str, str] = {
 EYE_LABELS: dict[str, str] = {"handlandmarker_test_image.jpg": "Thumb_Up"}
 #: The shared labelled folders ``eval gestures`` uses by default.
 DEFAULT_SETS = ("mediapipe-rs", "mediapipe-samples", "mediapipe-model-maker-gestures")
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 def canonical_label(label: str | None) -> str:
@@ -123,7 +130,7 @@ def labelled_images(folder: str | Path) -> list[LabelledImage]:
     elif (folder / "expected_results.json").is_file():
         data = json.loads((folder / "expected_results.json").read_text(encoding="utf-8"))
         for name, info in sorted(data.items()):
-            if Path(name).suffix.lower() not in _IMAGE_SUFFIXES:
+            if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
                 continue  # videos are not still-image evaluations
             expected = info.get("gesture_expected") if isinstance(info, dict) else None
             label = expected.split()[0] if expected else EYE_LABELS.get(name)
@@ -132,7 +139,7 @@ def labelled_images(folder: str | Path) -> list[LabelledImage]:
     else:
         for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
             rows += [(f"{sub.name}/{f.name}", sub.name, None) for f in sorted(sub.iterdir())
-                     if f.suffix.lower() in _IMAGE_SUFFIXES]
+                     if f.suffix.lower() in IMAGE_SUFFIXES]
     # Folder-per-class: every file sits in a sub-folder named after its label.
     per_class = bool(rows) and all(
         "/" in name and Path(name).parts[0].lower() == label.lower() for name, label, _ in rows
@@ -298,14 +305,11 @@ def recognizer_from_args(args: argparse.Namespace) -> Any:
     return rec
 
 
-def _err(message: str) -> None:
-    print(f"handtrace: {message}", file=sys.stderr)
-
-
 def _tracker(model: str, max_hands: int = 2) -> Any:
     from handtrace.tracker import HandTracker
 
-    return HandTracker(static_image_mode=True, max_num_hands=max_hands, model_complexity=_MODELS[model])
+    return HandTracker(static_image_mode=True, max_num_hands=max_hands,
+                       model_complexity=MODEL_COMPLEXITY[model])
 
 
 def _progress(total: int, quiet: bool) -> Any:
@@ -334,7 +338,7 @@ def add_gesture_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     t.add_argument("data_dir", metavar="DATA_DIR", help="one sub-folder of images per gesture")
     t.add_argument("-o", "--output", required=True, metavar="MODEL_JSON", help="where to write the model")
-    t.add_argument("--model", choices=sorted(_MODELS), default="full", help="landmark model (default full)")
+    add_model_option(t)
     t.add_argument(
         "--none-class", default="none", metavar="NAME", help="the 'no gesture' folder (default none)"
     )
@@ -361,7 +365,7 @@ def add_gesture_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     ex.add_argument("images", nargs="+", metavar="IMAGE")
     ex.add_argument("--gestures", action="append", default=[], metavar="FILE", help="more gesture files")
-    ex.add_argument("--model", choices=sorted(_MODELS), default="full", help="landmark model (default full)")
+    add_model_option(ex)
     ex.set_defaults(func=cmd_gestures_explain)
 
 
@@ -372,15 +376,15 @@ def cmd_gestures_train(args: argparse.Namespace) -> int:
     try:
         images = gc.list_training_images(args.data_dir)
     except (FileNotFoundError, ValueError) as exc:
-        _err(f"gestures train: {exc}")
+        print_error(f"gestures train: {exc}")
         return EXIT_USAGE
     if args.folds < 2:
-        _err("gestures train: --folds must be at least 2")
+        print_error("gestures train: --folds must be at least 2")
         return EXIT_USAGE
     try:
         tracker = _tracker(args.model)
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
-        _err(f"gestures train: cannot create the hand tracker: {exc}")
+        print_error(f"gestures train: cannot create the hand tracker: {exc}")
         return EXIT_FAILED
     progress = _progress(len(images), args.quiet)
     try:
@@ -393,10 +397,10 @@ def cmd_gestures_train(args: argparse.Namespace) -> int:
             folds=args.folds, min_score=args.min_score,
         )
     except KeyboardInterrupt:
-        _err("gestures train: interrupted")
+        print_error("gestures train: interrupted")
         return EXIT_INTERRUPTED
     except (ValueError, OSError) as exc:
-        _err(f"gestures train: {exc}")
+        print_error(f"gestures train: {exc}")
         return EXIT_FAILED
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -416,7 +420,7 @@ def cmd_gestures_list(args: argparse.Namespace) -> int:
         for path in args.gestures:
             rec.load(path)
     except (ValueError, OSError, ImportError) as exc:
-        _err(f"gestures list: {exc}")
+        print_error(f"gestures list: {exc}")
         return EXIT_USAGE
     if args.json:
         print(json.dumps({"gestures": [g.to_dict() for g in rec.gestures]}, indent=2))
@@ -445,7 +449,7 @@ def cmd_gestures_explain(args: argparse.Namespace) -> int:
             rec.load(path)
         tracker = _tracker(args.model)
     except (ValueError, OSError, ImportError, RuntimeError) as exc:
-        _err(f"gestures explain: {exc}")
+        print_error(f"gestures explain: {exc}")
         return EXIT_FAILED
     failed = 0
     with tracker:
@@ -453,7 +457,7 @@ def cmd_gestures_explain(args: argparse.Namespace) -> int:
             try:
                 hands = tracker.process(read_image(path))
             except Exception as exc:  # report and go on with the next image
-                _err(f"gestures explain: {path}: {exc}")
+                print_error(f"gestures explain: {path}: {exc}")
                 failed += 1
                 continue
             rec.annotate(hands)
@@ -483,7 +487,7 @@ def add_eval_gestures_command(eval_subparsers: argparse._SubParsersAction) -> No
     p.add_argument(
         "data_dirs", nargs="*", metavar="DATA_DIR", help="labelled folders (default: the shared sets)"
     )
-    p.add_argument("--model", choices=sorted(_MODELS), default="full", help="landmark model (default full)")
+    add_model_option(p)
     p.add_argument("--max-hands", type=int, default=2, metavar="N", help="most hands per image (default 2)")
     p.add_argument("--gestures", action="append", default=[], metavar="FILE",
                    help="gesture files or a trained model to use beside the rules; repeatable")
@@ -502,19 +506,19 @@ def cmd_eval_gestures(args: argparse.Namespace) -> int:
         dirs = [Path(d) for d in args.data_dirs]
         missing = [d for d in dirs if not d.is_dir()]
         if missing:
-            _err(f"eval gestures: not a folder: {', '.join(map(str, missing))}")
+            print_error(f"eval gestures: not a folder: {', '.join(map(str, missing))}")
             return EXIT_USAGE
     else:
         root = data_root()
         dirs = [root / s for s in DEFAULT_SETS if (root / s).is_dir()]
         if not dirs:
-            _err(f"eval gestures: no labelled sets under {root} (pass DATA_DIR or set HANDTRACE_DATA)")
+            print_error(f"eval gestures: no labelled sets under {root} (pass DATA_DIR or set HANDTRACE_DATA)")
             return EXIT_USAGE
     items: list[LabelledImage] = []
     for d in dirs:
         found = labelled_images(d)
         if not found:
-            _err(f"eval gestures: no labelled images in {d}")
+            print_error(f"eval gestures: no labelled images in {d}")
         items += found
     if not items:
         return EXIT_USAGE
@@ -524,7 +528,7 @@ def cmd_eval_gestures(args: argparse.Namespace) -> int:
             rec.load(path)
         tracker = _tracker(args.model, args.max_hands)
     except (ValueError, OSError, ImportError, RuntimeError) as exc:
-        _err(f"eval gestures: {exc}")
+        print_error(f"eval gestures: {exc}")
         return EXIT_FAILED
     progress = _progress(len(items), args.quiet)
     try:
@@ -533,7 +537,7 @@ def cmd_eval_gestures(args: argparse.Namespace) -> int:
                 items, tracker.process, rec, progress=lambda name: progress.update(1, name)
             )
     except KeyboardInterrupt:
-        _err("eval gestures: interrupted")
+        print_error("eval gestures: interrupted")
         return EXIT_INTERRUPTED
     sets = list(dict.fromkeys(i.dataset for i in items))
     print(f"## Gesture evaluation ({args.model} model, rules"
@@ -546,5 +550,5 @@ def cmd_eval_gestures(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(ev.records, indent=1) + "\n", encoding="utf-8")
     errors = [r for r in ev.records if "error" in r]
     for r in errors:
-        _err(f"eval gestures: {r['image']}: {r['error']}")
+        print_error(f"eval gestures: {r['image']}: {r['error']}")
     return EXIT_FAILED if errors else EXIT_OK

@@ -9,6 +9,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+#: Image file suffixes (case-insensitive) taken from folders by every command and source: what
+#: ``cv2.imread`` reads among the common formats.
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+
 
 def as_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
     """Validate an image array and return it as C-contiguous RGB uint8 (H, W, 3).

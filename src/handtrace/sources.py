@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -10,16 +11,42 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["IMAGE_EXTENSIONS", "ProgressBar", "ResultWriter", "list_images"]
+from handtrace.io import IMAGE_SUFFIXES
 
-#: File suffixes taken from directories (case-insensitive).
-IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "MODEL_COMPLEXITY",
+    "ProgressBar",
+    "ResultWriter",
+    "add_model_option",
+    "list_images",
+    "print_error",
+]
+
+#: Exit statuses of every ``handtrace`` command.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: ``--model`` choices -> ``HandTracker(model_complexity=...)``.
+MODEL_COMPLEXITY: dict[str, int] = {"lite": 0, "full": 1}
+
+
+def add_model_option(parser: argparse.ArgumentParser) -> None:
+    """``--model lite|full`` (default full); ``MODEL_COMPLEXITY[args.model]`` is the tracker's value."""
+    parser.add_argument("--model", choices=sorted(MODEL_COMPLEXITY), default="full",
+                        help="landmark model (default full)")
+
+
+def print_error(message: str) -> None:
+    """One ``handtrace: message`` line on stderr."""
+    print(f"handtrace: {message}", file=sys.stderr)
 
 
 def list_images(paths: Iterable[str | Path], recursive: bool = False) -> list[Path]:
     """Expand ``paths`` into image files.
 
-    A directory gives its files with an :data:`IMAGE_EXTENSIONS` suffix, sorted by name (also from
+    A directory gives its files with a :data:`handtrace.io.IMAGE_SUFFIXES` suffix, sorted by name (also from
     subdirectories when ``recursive``). Any other path is kept as given, whether or not it exists or
     looks like an image, so that reading it later reports a per-file error.
     """
@@ -27,7 +54,7 @@ def list_images(paths: Iterable[str | Path], recursive: bool = False) -> list[Pa
     for p in map(Path, paths):
         if p.is_dir():
             found = p.rglob("*") if recursive else p.iterdir()
-            out.extend(sorted(f for f in found if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS))
+            out.extend(sorted(f for f in found if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES))
         else:
             out.append(p)
     return out

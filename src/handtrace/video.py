@@ -31,7 +31,7 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-from handtrace.io import read_image
+from handtrace.io import IMAGE_SUFFIXES, read_image
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -46,8 +46,6 @@ __all__ = [
     "open_source",
 ]
 
-#: Files taken from an image folder (case-insensitive suffixes).
-IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 #: Suffixes whose header frame count is exact (FFmpeg reads it from the index), so a shortfall means
 #: truncation. For other containers OpenCV estimates the count from the duration and may be off by a frame
 #: or so.
