@@ -242,56 +242,57 @@ def tflite_path(name: str, models_dir: Path | None = None) -> Path:
     return Path(models_dir) / f"{name}.tflite"
 
 
-class PalmDetectorModel:
+class _Network:
+    """One of the two networks, run by onnxruntime (or LiteRT, to check against the originals).
+
+    Subclasses name their model files (``family``), check their input and decode the raw outputs.
+    """
+
+    family: str
+
+    def __init__(self, variant: str = "full", threads: int | None = None, backend: str = "onnx",
+                 providers: list[str] | None = None, precision: str = "float") -> None:
+        self.variant = _check_variant(variant)
+        name = f"{self.family}_{variant}"
+        onnx_name = _model_name(name, precision, backend)
+        self.backend = backend
+        self.precision = precision
+        if backend == "onnx":
+            self.session = make_session(model_path(onnx_name), threads, providers)
+            self.input_name = self.session.get_inputs()[0].name
+        elif backend == "litert":
+            self._litert = _LiteRTModel(tflite_path(name), threads)
+        else:
+            raise ValueError(f"backend must be 'onnx' or 'litert', got {backend!r}")
+
+    def _run(self, images: np.ndarray) -> list[np.ndarray]:
+        """Raw outputs, in the models' output order, for a batch already checked by ``_check_batch``."""
+        if self.backend == "onnx":
+            return self.session.run(None, {self.input_name: images})
+        return self._litert(images)
+
+
+class PalmDetectorModel(_Network):
     """BlazePalm: (N, 192, 192, 3) -> regressors (N, 2016, 18) and score logits (N, 2016).
 
     ``precision``: "float" (default) or "int8" (the quantized model; no faster for this model on x86).
     """
 
-    def __init__(self, variant: str = "full", threads: int | None = None, backend: str = "onnx",
-                 providers: list[str] | None = None, precision: str = "float") -> None:
-        self.variant = _check_variant(variant)
-        name = f"palm_detection_{variant}"
-        onnx_name = _model_name(name, precision, backend)
-        self.backend = backend
-        self.precision = precision
-        if backend == "onnx":
-            self.session = make_session(model_path(onnx_name), threads, providers)
-            self.input_name = self.session.get_inputs()[0].name
-        elif backend == "litert":
-            self._litert = _LiteRTModel(tflite_path(name), threads)
-        else:
-            raise ValueError(f"backend must be 'onnx' or 'litert', got {backend!r}")
+    family = "palm_detection"
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         images = _check_batch(images, PALM_INPUT_SIZE)
-        if self.backend == "onnx":
-            regressors, logits = self.session.run(None, {self.input_name: images})
-        else:
-            regressors, logits = self._litert(images)
+        regressors, logits = self._run(images)
         return regressors, logits.reshape(len(images), NUM_ANCHORS)
 
 
-class HandLandmarkModel:
+class HandLandmarkModel(_Network):
     """Hand landmarks: (N, 224, 224, 3) -> :class:`LandmarkOutput`.
 
     ``precision``: "float" (default) or "int8" (the quantized model: faster on CPUs with int8 dot products).
     """
 
-    def __init__(self, variant: str = "full", threads: int | None = None, backend: str = "onnx",
-                 providers: list[str] | None = None, precision: str = "float") -> None:
-        self.variant = _check_variant(variant)
-        name = f"hand_landmark_{variant}"
-        onnx_name = _model_name(name, precision, backend)
-        self.backend = backend
-        self.precision = precision
-        if backend == "onnx":
-            self.session = make_session(model_path(onnx_name), threads, providers)
-            self.input_name = self.session.get_inputs()[0].name
-        elif backend == "litert":
-            self._litert = _LiteRTModel(tflite_path(name), threads)
-        else:
-            raise ValueError(f"backend must be 'onnx' or 'litert', got {backend!r}")
+    family = "hand_landmark"
 
     def __call__(self, crops: np.ndarray) -> LandmarkOutput:
         crops = _check_batch(crops, LANDMARK_INPUT_SIZE)
@@ -299,10 +300,7 @@ class HandLandmarkModel:
         if n == 0:
             z = np.zeros((0, 21, 3), np.float32)
             return LandmarkOutput(z, np.zeros(0, np.float32), np.zeros(0, np.float32), z.copy())
-        if self.backend == "onnx":
-            lm, presence, handedness, world = self.session.run(None, {self.input_name: crops})
-        else:
-            lm, presence, handedness, world = self._litert(crops)
+        lm, presence, handedness, world = self._run(crops)
         return LandmarkOutput(
             lm.reshape(n, 21, 3), presence.reshape(n), handedness.reshape(n), world.reshape(n, 21, 3)
         )
