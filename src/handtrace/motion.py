@@ -84,6 +84,20 @@ def palm_centre_and_size(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
     return centre, size
 
 
+class _PerTrackState:
+    """A detector's state per track id, forgotten by :meth:`reset`."""
+
+    def __init__(self) -> None:
+        self._state: dict[Any, dict[str, Any]] = {}
+
+    def reset(self, track_id: Any = None) -> None:
+        """Forget one track (or all)."""
+        if track_id is None:
+            self._state.clear()
+        else:
+            self._state.pop(track_id, None)
+
+
 class SwipeDetector:
     """A swipe: the palm centre travels ``min_distance`` palm sizes within ``window_ms``, mostly along one
     axis (``axis_ratio`` times more than across it); one event per swipe, then ``cooldown_ms`` of quiet.
@@ -148,7 +162,7 @@ class SwipeDetector:
                              {"distance": float(main), "speed": float(speed)})]
 
 
-class PinchDetector:
+class PinchDetector(_PerTrackState):
     """Pinch start / hold / release from the thumb-to-index tip distance (palm sizes), with hysteresis.
 
     Args:
@@ -166,13 +180,7 @@ class PinchDetector:
         self.start, self.release = float(start), float(release)
         self.hold_ms = hold_ms
         self.min_frames = max(1, int(min_frames))
-        self._state: dict[Any, dict[str, Any]] = {}
-
-    def reset(self, track_id: Any = None) -> None:
-        if track_id is None:
-            self._state.clear()
-        else:
-            self._state.pop(track_id, None)
+        super().__init__()
 
     @staticmethod
     def distance(hand: Hand) -> float:
@@ -214,7 +222,7 @@ class PinchDetector:
         return events
 
 
-class HoldDetector:
+class HoldDetector(_PerTrackState):
     """``gesture_hold`` once a hand keeps the same gesture for ``hold_ms`` (one event per hold).
 
     Args:
@@ -230,13 +238,7 @@ class HoldDetector:
         self.hold_ms = float(hold_ms)
         self.gestures = None if gestures is None else set(gestures)
         self.max_gap_ms = float(max_gap_ms)
-        self._state: dict[Any, dict[str, Any]] = {}
-
-    def reset(self, track_id: Any = None) -> None:
-        if track_id is None:
-            self._state.clear()
-        else:
-            self._state.pop(track_id, None)
+        super().__init__()
 
     def update(self, frame_index: int, timestamp_ms: float, track_id: Any, hand: Hand) -> list[GestureEvent]:
         g = hand.gesture
