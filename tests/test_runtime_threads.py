@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from handtrace.runtime import AutoThreadsSession, HandLandmarkModel, PalmDetectorModel, default_threads
+from handtrace.runtime import (
+    AutoThreadsSession,
+    HandLandmarkModel,
+    PalmDetectorModel,
+    ThreadChooser,
+    default_threads,
+)
 
 
 @pytest.mark.skipif(default_threads() < 2, reason="one core: a plain session is used")
@@ -14,7 +20,7 @@ def test_auto_threads_outputs_identical_across_sessions():
     assert isinstance(model.session, AutoThreadsSession)
     crops = np.random.default_rng(0).random((2, 224, 224, 3), dtype=np.float32)
     first = model(crops)
-    for _ in range(3 * AutoThreadsSession.MIN_INTERVAL):
+    for _ in range(3 * ThreadChooser.MIN_INTERVAL):
         out = model(crops)
         for a, b in zip(first, out, strict=True):
             np.testing.assert_array_equal(a, b)
@@ -26,3 +32,47 @@ def test_explicit_threads_give_a_plain_session():
     model = PalmDetectorModel("lite", threads=1)
     assert not isinstance(model.session, AutoThreadsSession)
     assert model.session.get_inputs()[0].shape[1:] == [192, 192, 3]
+
+
+def _drive(chooser: ThreadChooser, calls: int, cost: tuple[float, float]) -> list[int]:
+    """Run ``calls`` calls where session k costs ``cost[k]`` seconds; the sessions picked."""
+    picked = []
+    for _ in range(calls):
+        k = chooser.pick()
+        chooser.record(k, cost[k])
+        picked.append(k)
+    return picked
+
+
+def test_chooser_settles_on_the_faster_session_and_rarely_probes_on_a_quiet_machine():
+    chooser = ThreadChooser()
+    picked = _drive(chooser, 1000, (6.0, 4.0))  # two threads faster: a quiet machine
+    assert chooser.best == 1
+    one_thread_calls = picked[4:].count(0)  # after start-up (two calls on each session)
+    assert one_thread_calls <= ThreadChooser.PROBE_CALLS * (1000 // ThreadChooser.REFRESH_INTERVAL + 1)
+
+
+def test_chooser_leaves_two_threads_at_once_when_load_makes_them_slow():
+    chooser = ThreadChooser()
+    _drive(chooser, 100, (6.0, 4.0))
+    picked = _drive(chooser, 20, (6.5, 12.0))  # another process takes the second core
+    assert chooser.best == 0
+    assert picked.index(0) <= 3  # no probe needed: its own timings give it away
+    assert picked[4:].count(1) <= ThreadChooser.PROBE_CALLS  # then one probe back, at most
+
+
+def test_chooser_returns_to_two_threads_when_the_load_goes():
+    chooser = ThreadChooser()
+    _drive(chooser, 100, (6.0, 12.0))  # busy from the start
+    assert chooser.best == 0
+    probes_busy = _drive(chooser, 1000, (6.0, 12.0)).count(1)
+    assert probes_busy <= 60  # backed-off probes: at most a few percent of calls pay for them
+    picked = _drive(chooser, 2 * ThreadChooser.MAX_INTERVAL + 10, (6.0, 4.0))  # quiet again
+    assert chooser.best == 1
+    assert picked[-10:] == [1] * 10
+
+
+def test_chooser_keeps_one_thread_when_both_cost_the_same():
+    chooser = ThreadChooser()
+    _drive(chooser, 300, (5.0, 5.0))  # no gain from a second thread: stay on one, keep it free
+    assert chooser.best == 0

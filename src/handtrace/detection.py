@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from handtrace.anchors import PALM_INPUT_SIZE, palm_anchors
+from handtrace.warp import warp_into
 
 NUM_KEYPOINTS = 7
 SCORE_CLIP = 100.0
@@ -41,6 +41,11 @@ class Letterbox:
         """(2, 3) float64 affine matrix from image pixels to input pixels."""
         s = size / self.side
         return np.array([[s, 0.0, s * self.pad_x], [0.0, s, s * self.pad_y]])
+
+    def input_to_image(self, size: int = PALM_INPUT_SIZE) -> np.ndarray:
+        """(2, 3) float64 affine matrix from input pixels to image pixels (inverse of :meth:`matrix`)."""
+        s = self.side / size
+        return np.array([[s, 0.0, -self.pad_x], [0.0, s, -self.pad_y]])
 
     def to_image(self, points: np.ndarray) -> np.ndarray:
         """Normalised input coordinates (..., 2) -> image pixels (..., 2)."""
@@ -80,16 +85,16 @@ class PalmDetections:
 
 
 def letterbox(image: np.ndarray, size: int = PALM_INPUT_SIZE) -> tuple[np.ndarray, Letterbox]:
-    """Fit an RGB uint8 image (H, W, 3) into a (size, size, 3) float32 tensor in [0, 1], keeping aspect.
+    """Fit an RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4) into a (size, size, 3) float32 tensor in
+    [0, 1], keeping aspect.
 
     Like MediaPipe, the input square is mapped corner to corner (pixel edges, not centres) onto the output
     with bilinear sampling and a zero border.
     """
     h, w = image.shape[:2]
     box = Letterbox(side=float(max(h, w)), pad_x=(max(h, w) - w) / 2, pad_y=(max(h, w) - h) / 2)
-    warped = cv2.warpAffine(image, box.matrix(size), (size, size), flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return warped.astype(np.float32) * np.float32(1 / 255), box
+    tensor = warp_into(image, box.input_to_image(size), np.empty((size, size, 3), np.float32), "zero")
+    return tensor, box
 
 
 def sigmoid_scores(logits: np.ndarray, clip: float = SCORE_CLIP) -> np.ndarray:
@@ -223,7 +228,7 @@ class PalmDetector:
         self.iou_threshold = iou_threshold
 
     def __call__(self, image: np.ndarray) -> PalmDetections:
-        """Detect palms in one RGB uint8 image (H, W, 3)."""
+        """Detect palms in one RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4)."""
         return self.detect_batch([image])[0]
 
     def detect_batch(self, images: Sequence[np.ndarray]) -> list[PalmDetections]:

@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from handtrace.roi import apply_affine, crop_to_image_matrices, invert_affine
+from handtrace.roi import apply_affine, crop_to_image_matrices
+from handtrace.warp import BORDERS, warp_into
 
 LANDMARK_INPUT_SIZE = 224
 NORMALIZE_Z = 0.4  # hand_landmark_cpu.pbtxt: extra z scaling for the training data's z distribution
-BORDERS = {"zero": cv2.BORDER_CONSTANT, "replicate": cv2.BORDER_REPLICATE}
 
 
 @dataclass(frozen=True)
@@ -62,20 +61,20 @@ _FIELDS = ("landmarks", "world_landmarks", "presence", "handedness", "rois")
 
 def crop_regions(image: np.ndarray, rois: np.ndarray, size: int = LANDMARK_INPUT_SIZE,
                  border: str = "replicate", crop_to_image: np.ndarray | None = None) -> np.ndarray:
-    """Crop rotated regions of an RGB uint8 image (H, W, 3) to a (K, size, size, 3) float32 batch in [0, 1].
+    """Crop rotated regions of an RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4) to a (K, size, size, 3)
+    float32 batch in [0, 1].
 
     rois: (K, 5) ``cx, cy, w, h, rotation`` in pixels. ``border``: "zero" or "replicate" (outside the image).
     ``crop_to_image``: the regions' (K, 2, 3) :func:`crop_to_image_matrices`, when already computed.
     """
-    mode = BORDERS[border]
+    if border not in BORDERS:
+        raise ValueError(f"border must be one of {tuple(BORDERS)}, got {border!r}")
     if crop_to_image is None:
         crop_to_image = crop_to_image_matrices(rois, size)
-    matrices = invert_affine(crop_to_image)
-    out = np.empty((len(rois), size, size, 3), np.uint8)
-    for k, m in enumerate(matrices):  # one warp per region; the work is inside OpenCV
-        cv2.warpAffine(image, m, (size, size), dst=out[k], flags=cv2.INTER_LINEAR, borderMode=mode,
-                       borderValue=0)
-    return np.multiply(out, np.float32(1 / 255), dtype=np.float32)  # one pass: cast and scale
+    out = np.empty((len(rois), size, size, 3), np.float32)
+    for k, m in enumerate(crop_to_image):  # one warp per region; the work is inside OpenCV
+        warp_into(image, m, out[k], border)
+    return out
 
 
 def project_landmarks(landmarks: np.ndarray, rois: np.ndarray, size: int = LANDMARK_INPUT_SIZE,
@@ -129,7 +128,7 @@ class LandmarkEstimator:
         self.border = border
 
     def __call__(self, image: np.ndarray, rois: np.ndarray) -> LandmarkBatch:
-        """Run the model once on all regions ``rois`` (K, 5) of ``image`` (H, W, 3) RGB uint8."""
+        """Run the model once on all regions ``rois`` (K, 5) of ``image`` (H, W, 3|4) RGB(A) uint8."""
         rois = np.asarray(rois, np.float64).reshape(-1, 5)
         to_image = crop_to_image_matrices(rois, LANDMARK_INPUT_SIZE)
         out = self.model(crop_regions(image, rois, border=self.border, crop_to_image=to_image))

@@ -89,106 +89,137 @@ def create_session(path: Path, threads: int | None = None, providers: list[str] 
     return ort.InferenceSession(str(path), sess_options=opts, providers=providers or ["CPUExecutionProvider"])
 
 
-class AutoThreadsSession:
-    """One model in two onnxruntime sessions, 1 thread and ``threads`` threads, picked by measured speed.
+class ThreadChooser:
+    """Which of two sessions (0: one thread, 1: several) to run next, from measured seconds per image.
 
     Several intra-op threads only pay while a core is free: on a busy machine (another process, a decoding
-    thread) their spin-waiting makes a run two or three times slower than one thread. So :meth:`run` uses
-    whichever session has been faster per image lately and now and then probes the other one for
-    ``PROBE_CALLS`` calls: after ``MIN_INTERVAL`` calls, an interval that doubles (up to ``MAX_INTERVAL``)
-    while probes lose by more than ``MARGIN`` and starts again from ``MIN_INTERVAL`` otherwise; it switches
-    when the other session is faster by ``1 - SWITCH_GAIN`` or more (hysteresis). A run is timed
-    only when the previous run of this model used the same session (the first run after a switch pays for
-    cold caches and sleeping threads). Both sessions compute bit-identical outputs (onnxruntime splits a
-    kernel's work by output elements, not across a sum), so the choice changes speed only. The multi-thread
-    session is created on its first use; other attributes are those of the 1-thread session.
+    thread) a run on two threads can be two or three times slower than on one. So the chooser uses
+    whichever session has been faster lately (moving average of the session in use) and now and then
+    *probes* the other one for ``PROBE_CALLS`` calls (the first of them untimed: cold caches and sleeping
+    threads). It switches when the other session is faster by ``1 - SWITCH_GAIN`` or more.
+
+    Probing is asymmetric. On the multi-thread session, load shows up in its own timings, which rise past
+    the one-thread figure and trigger a switch without any probe; the one-thread figure is only refreshed
+    every ``REFRESH_INTERVAL`` calls. On the one-thread session, only a probe can tell that the machine is
+    quiet again: after ``MIN_INTERVAL`` calls, an interval that doubles (up to ``MAX_INTERVAL``) while
+    probes lose by more than ``MARGIN`` and starts again from ``MIN_INTERVAL`` otherwise. Start-up times
+    each session on its second call.
     """
 
     PROBE_CALLS = 3
     MIN_INTERVAL = 8
     MAX_INTERVAL = 128
+    REFRESH_INTERVAL = 512
     MARGIN = 1.25
-    SWITCH_GAIN = 0.9  # a probe must be this much faster than the session in use to take over
+    SWITCH_GAIN = 0.9  # a session must be this much faster than the one in use to take over
     ALPHA = 0.3  # weight of a new timing in the moving average of the session in use
+
+    def __init__(self) -> None:
+        self.seconds_per_image: list[float | None] = [None, None]
+        self.best = 0
+        self._interval = self.MIN_INTERVAL
+        self._since_probe = 0
+        self._probe_left = 0
+        self._probe_times: list[float] = []
+        self._last = -1  # session of the previous run
+
+    @property
+    def probing(self) -> bool:
+        return self._probe_left > 0
+
+    def pick(self) -> int:
+        """The session to run next."""
+        fast = self.seconds_per_image
+        if fast[0] is None:
+            return 0
+        if fast[1] is None:
+            return 1
+        if self._probe_left:
+            return 1 - self.best
+        self._since_probe += 1
+        interval = self._interval if self.best == 0 else self.REFRESH_INTERVAL
+        if self._since_probe > interval:
+            self._since_probe = 0
+            self._probe_left = self.PROBE_CALLS
+            self._probe_times = []
+            return 1 - self.best
+        return self.best
+
+    def record(self, k: int, seconds_per_image: float) -> None:
+        """Account for a run of session ``k`` (as :meth:`pick` chose) that took this long per image."""
+        fast = self.seconds_per_image
+        if self._last == k:  # the first run after a switch pays for cold caches: not timed
+            if self._probe_left:
+                self._probe_times.append(seconds_per_image)
+            else:
+                old = fast[k]
+                fast[k] = seconds_per_image if old is None else old + self.ALPHA * (seconds_per_image - old)
+        self._last = k
+        if self._probe_left:
+            self._probe_left -= 1
+            if not self._probe_left:
+                self._end_probe()
+        elif (fast[0] is not None and fast[1] is not None
+              and fast[self.best] * self.SWITCH_GAIN > fast[1 - self.best]):  # the session in use got slow
+            self._switch()
+
+    def _switch(self) -> None:
+        self.best = 1 - self.best
+        self._interval = self.MIN_INTERVAL
+        self._since_probe = 0
+
+    def _end_probe(self) -> None:
+        fast = self.seconds_per_image
+        if self._probe_times:
+            fast[1 - self.best] = sum(self._probe_times) / len(self._probe_times)
+        probed, best = fast[1 - self.best], fast[self.best]
+        if probed is None or best is None:
+            return
+        if probed < self.SWITCH_GAIN * best:
+            self._switch()
+        elif self.best == 0:  # probing the multi-thread session: back off while it keeps losing clearly
+            lost = probed > self.MARGIN * best
+            self._interval = min(2 * self._interval, self.MAX_INTERVAL) if lost else self.MIN_INTERVAL
+
+
+class AutoThreadsSession:
+    """One model in two onnxruntime sessions, 1 thread and ``threads`` threads, picked by measured speed.
+
+    :class:`ThreadChooser` decides which session runs each call. Both sessions compute bit-identical outputs
+    (onnxruntime splits a kernel's work by output elements, not across a sum), so the choice changes speed
+    only. The multi-thread session is created on its first use; other attributes are those of the
+    1-thread session.
+    """
 
     def __init__(self, path: Path, threads: int, providers: list[str] | None = None) -> None:
         self.path = path
         self.threads = threads
         self.providers = providers
         self.sessions: list = [create_session(path, 1, providers), None]
-        self.seconds_per_image: list[float | None] = [None, None]
+        self.chooser = ThreadChooser()
         self.calls = 0
-        self._last = -1  # session of the previous run
-        self._best = 0
-        self._interval = self.MIN_INTERVAL
-        self._since_probe = 0
-        self._probe_left = 0
-        self._probe_times: list[float] = []
-
-    def _pick(self) -> int:
-        fast = self.seconds_per_image
-        if fast[0] is None:  # start: 1 thread (warm-up, timed), then the other (created, warm-up, timed)
-            return 0
-        if fast[1] is None:
-            return 1
-        if self._probe_left:
-            return 1 - self._best
-        self._since_probe += 1
-        if self._since_probe > self._interval:
-            self._since_probe = 0
-            self._probe_left = self.PROBE_CALLS
-            self._probe_times = []
-            return 1 - self._best
-        return self._best
-
-    def _record(self, k: int, per_image: float) -> None:
-        fast = self.seconds_per_image
-        if self._probe_left:  # a probe's timings replace the probed session's figure
-            self._probe_times.append(per_image)
-            if self._probe_left == 1:
-                fast[k] = sum(self._probe_times) / len(self._probe_times)
-        else:
-            old = fast[k]
-            fast[k] = per_image if old is None else old + self.ALPHA * (per_image - old)
-
-    def _end_probe(self) -> None:
-        fast = self.seconds_per_image
-        probed, best = 1 - self._best, self._best
-        if fast[probed] is not None and fast[best] is not None:
-            if fast[probed] < self.SWITCH_GAIN * fast[best]:
-                self._best, self._interval = probed, self.MIN_INTERVAL
-            elif fast[probed] > self.MARGIN * fast[best]:
-                self._interval = min(2 * self._interval, self.MAX_INTERVAL)
-            else:
-                self._interval = self.MIN_INTERVAL
 
     def run(self, output_names, input_feed, run_options=None):
         """``InferenceSession.run`` on the session picked by measurement."""
-        k = self._pick()
+        k = self.chooser.pick()
         session = self.sessions[k]
         if session is None:
             session = self.sessions[k] = create_session(self.path, self.threads, self.providers)
         t0 = time.perf_counter()
         outputs = session.run(output_names, input_feed, run_options)
         elapsed = time.perf_counter() - t0
-        if self._last == k:
-            self._record(k, elapsed / max(1, len(next(iter(input_feed.values())))))
-        if self._probe_left:
-            self._probe_left -= 1
-            if not self._probe_left:
-                self._end_probe()
-        elif self.seconds_per_image[0] is not None and self.seconds_per_image[1] is not None:
-            fast = self.seconds_per_image  # leave the session in use once it is clearly slower than the other
-            if fast[self._best] * self.SWITCH_GAIN > fast[1 - self._best]:
-                self._best = 1 - self._best
-        self._last = k
+        self.chooser.record(k, elapsed / max(1, len(next(iter(input_feed.values())))))
         self.calls += 1
         return outputs
 
     @property
+    def seconds_per_image(self) -> list[float | None]:
+        return self.chooser.seconds_per_image
+
+    @property
     def current_threads(self) -> int:
         """Intra-op threads of the session in use now."""
-        return 1 if self._best == 0 else self.threads
+        return 1 if self.chooser.best == 0 else self.threads
 
     def __getattr__(self, name: str):
         return getattr(self.sessions[0], name)

@@ -34,6 +34,7 @@ from handtrace.results import Hand
 from handtrace.roi import detection_to_roi, landmarks_to_roi
 from handtrace.smoothing import LandmarkSmoother
 from handtrace.tracking import Track, TrackerStats, TrackSet, overlapping
+from handtrace.warp import prepare
 
 #: model_complexity -> model variant.
 VARIANTS = {0: "lite", 1: "full"}
@@ -205,7 +206,7 @@ class HandTracker:
         """
         if self._detector is None or self._landmarker is None:
             raise RuntimeError("HandTracker is closed")
-        image = as_rgb_uint8(image)
+        image = prepare(as_rgb_uint8(image))
         self.stats.frames += 1
         hands = (self._process_video(image, timestamp_ms) if not self.static_image_mode
                  else self._process_still(image))
@@ -214,7 +215,7 @@ class HandTracker:
         return hands
 
     def _process_still(self, image: np.ndarray) -> list[Hand]:
-        detections = self.detect(image)
+        detections = self._detect(image)
         if len(detections) == 0:
             return []
         # A little slack over max_num_hands: duplicates and low-presence detections are dropped afterwards.
@@ -228,7 +229,10 @@ class HandTracker:
         """Palm detections in image pixels, best first, with the full-frame fallback when enabled."""
         if self._detector is None:
             raise RuntimeError("HandTracker is closed")
-        image = as_rgb_uint8(image)
+        return self._detect(prepare(as_rgb_uint8(image)))
+
+    def _detect(self, image: np.ndarray) -> PalmDetections:
+        """:meth:`detect` on an image already through :func:`~handtrace.warp.prepare`."""
         detections = self._detect_once(image)
         if len(detections) or not self.full_frame_fallback:
             return detections
@@ -294,7 +298,7 @@ class HandTracker:
         # The padded retry costs a second detector run: only while nothing is tracked, and not every frame.
         interval = self._tracks.detection_interval
         fallback = self.full_frame_fallback and tracked == 0 and frame % interval == 0
-        detections = self.detect(image) if fallback else self._detect_once(image)
+        detections = self._detect(image) if fallback else self._detect_once(image)
         self._tracks.mark_detection(frame)
         if len(detections) == 0:
             return np.zeros((0, 5)), np.zeros(0, np.float32)

@@ -42,10 +42,14 @@ def pointwise(in_channels: int, out_channels: int) -> nn.Conv2d:
 
 
 class FastPReLU(nn.Module):
-    """PReLU written as ``relu(x) + a * min(x, 0)``.
+    """PReLU written as ``a * x + (1 - a) * relu(x)``, the two products as depthwise 1x1 convolutions.
 
-    Same function as ``nn.PReLU``, but onnxruntime runs these elementwise ops much faster than its
-    PRelu kernel. (``max(x, a*x)`` would be wrong: the learned slopes are not all in [0, 1].)
+    Same function as ``nn.PReLU``, laid out for onnxruntime: its PRelu kernel, and elementwise ops with a
+    per-channel operand, leave the blocked (NCHWc) layout its convolutions run in, so every activation
+    paid two layout conversions. Depthwise convolutions and a plain Relu stay in that layout and the sum
+    folds into the second convolution: BlazePalm (full) runs in 4.4 ms instead of 5.6 (``relu(x) + a *
+    min(x, 0)``) or 8.1 (PRelu) on two threads. (``max(x, a*x)`` would be wrong: the learned slopes are
+    not all in [0, 1].)
     """
 
     def __init__(self, channels: int) -> None:
@@ -53,4 +57,6 @@ class FastPReLU(nn.Module):
         self.weight = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(x) + self.weight.view(1, -1, 1, 1) * torch.clamp(x, max=0.0)
+        slope = self.weight.view(-1, 1, 1, 1)
+        groups = slope.shape[0]
+        return F.conv2d(x, slope, groups=groups) + F.conv2d(F.relu(x), 1 - slope, groups=groups)
