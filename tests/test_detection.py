@@ -144,3 +144,14 @@ def test_palm_detections_helpers():
     np.testing.assert_allclose(t.keypoints[0, 0], [-9, 6])
     assert len(PalmDetections.empty()) == 0
     assert len(d[np.array([], int)]) == 0
+
+
+@pytest.mark.parametrize("min_score", [0.0, 1e-9, 0.3, 0.5, 0.9, 0.999, 1.0])
+def test_postprocess_keeps_exactly_the_anchors_above_the_score_threshold(min_score):
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 4, len(palm_anchors())).astype(np.float32)
+    regressors = rng.normal(0, 2, (len(palm_anchors()), 18)).astype(np.float32)
+    box = Letterbox(side=192.0, pad_x=0.0, pad_y=0.0)
+    got = postprocess(regressors, logits, box, min_score=min_score, iou_threshold=1.0)  # no merging
+    expected = np.sort(sigmoid_scores(logits)[sigmoid_scores(logits) >= min_score])[::-1]
+    np.testing.assert_allclose(got.scores, expected, rtol=1e-6)

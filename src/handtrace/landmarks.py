@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handtrace.roi import apply_affine, crop_to_image_matrices
-from handtrace.warp import BORDERS, warp_into
+from handtrace.warp import BORDERS, RGBAScratch, warp_into
 
 LANDMARK_INPUT_SIZE = 224
 NORMALIZE_Z = 0.4  # hand_landmark_cpu.pbtxt: extra z scaling for the training data's z distribution
@@ -60,12 +60,14 @@ _FIELDS = ("landmarks", "world_landmarks", "presence", "handedness", "rois")
 
 
 def crop_regions(image: np.ndarray, rois: np.ndarray, size: int = LANDMARK_INPUT_SIZE,
-                 border: str = "replicate", crop_to_image: np.ndarray | None = None) -> np.ndarray:
+                 border: str = "replicate", crop_to_image: np.ndarray | None = None,
+                 scratch: RGBAScratch | None = None) -> np.ndarray:
     """Crop rotated regions of an RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4) to a (K, size, size, 3)
     float32 batch in [0, 1].
 
     rois: (K, 5) ``cx, cy, w, h, rotation`` in pixels. ``border``: "zero" or "replicate" (outside the image).
     ``crop_to_image``: the regions' (K, 2, 3) :func:`crop_to_image_matrices`, when already computed.
+    ``scratch``: a reusable RGBA buffer that makes the crops of a large RGB frame faster (same values).
     """
     if border not in BORDERS:
         raise ValueError(f"border must be one of {tuple(BORDERS)}, got {border!r}")
@@ -73,7 +75,7 @@ def crop_regions(image: np.ndarray, rois: np.ndarray, size: int = LANDMARK_INPUT
         crop_to_image = crop_to_image_matrices(rois, size)
     out = np.empty((len(rois), size, size, 3), np.float32)
     for k, m in enumerate(crop_to_image):  # one warp per region; the work is inside OpenCV
-        warp_into(image, m, out[k], border)
+        warp_into(image, m, out[k], border, scratch)
     return out
 
 
@@ -126,12 +128,14 @@ class LandmarkEstimator:
             raise ValueError(f"border must be one of {tuple(BORDERS)}, got {border!r}")
         self.model = model
         self.border = border
+        self._scratch = RGBAScratch()
 
     def __call__(self, image: np.ndarray, rois: np.ndarray) -> LandmarkBatch:
         """Run the model once on all regions ``rois`` (K, 5) of ``image`` (H, W, 3|4) RGB(A) uint8."""
         rois = np.asarray(rois, np.float64).reshape(-1, 5)
         to_image = crop_to_image_matrices(rois, LANDMARK_INPUT_SIZE)
-        out = self.model(crop_regions(image, rois, border=self.border, crop_to_image=to_image))
+        crops = crop_regions(image, rois, border=self.border, crop_to_image=to_image, scratch=self._scratch)
+        out = self.model(crops)
         return LandmarkBatch(
             landmarks=project_landmarks(out.landmarks, rois, crop_to_image=to_image),
             world_landmarks=rotate_world_landmarks(out.world_landmarks, rois[:, 4]),

@@ -76,13 +76,16 @@ def duplicate_mask(landmarks: np.ndarray) -> np.ndarray:
     k = len(xy)
     if k < 2:
         return np.zeros(k, bool)
+    boxes = _landmark_boxes(xy)
+    overlap = box_iou_matrix(boxes, boxes) > DUPLICATE_MIN_IOU
+    np.fill_diagonal(overlap, False)
+    if not overlap.any():  # the usual case, separate hands: no need for the point distances
+        return np.zeros(k, bool)
     tri = xy[:, [0, 5, 17]]
     size = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=-1).max(axis=1)  # (K,)
     dist = np.linalg.norm(xy[:, None] - xy[None], axis=-1)  # (K, K, 21)
     matched = (dist < DUPLICATE_DISTANCE_RATIO * np.maximum(size[:, None], size[None])[..., None]).sum(-1)
-    boxes = _landmark_boxes(xy)
-    iou = box_iou_matrix(boxes, boxes)
-    similar = (matched >= DUPLICATE_MIN_MATCHED) & (iou > DUPLICATE_MIN_IOU)
+    similar = (matched >= DUPLICATE_MIN_MATCHED) & overlap
     dup = np.zeros(k, bool)
     for i in range(k):  # greedy over a handful of hands
         dup[i] = bool(np.any(similar[i, :i] & ~dup[:i]))
