@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handtrace.roi import apply_affine, crop_to_image_matrices
-from handtrace.warp import BORDERS, RGBAScratch, warp_into
+from handtrace.warp import RGBAScratch, check_border, warp_into
 
 LANDMARK_INPUT_SIZE = 224
 NORMALIZE_Z = 0.4  # hand_landmark_cpu.pbtxt: extra z scaling for the training data's z distribution
@@ -69,8 +69,7 @@ def crop_regions(image: np.ndarray, rois: np.ndarray, size: int = LANDMARK_INPUT
     ``crop_to_image``: the regions' (K, 2, 3) :func:`crop_to_image_matrices`, when already computed.
     ``scratch``: a reusable RGBA buffer that makes the crops of a large RGB frame faster (same values).
     """
-    if border not in BORDERS:
-        raise ValueError(f"border must be one of {tuple(BORDERS)}, got {border!r}")
+    check_border(border)
     if crop_to_image is None:
         crop_to_image = crop_to_image_matrices(rois, size)
     out = np.empty((len(rois), size, size, 3), np.float32)
@@ -124,10 +123,8 @@ class LandmarkEstimator:
     (``(N, 224, 224, 3) -> LandmarkOutput``)."""
 
     def __init__(self, model: Callable, border: str = "replicate") -> None:
-        if border not in BORDERS:
-            raise ValueError(f"border must be one of {tuple(BORDERS)}, got {border!r}")
         self.model = model
-        self.border = border
+        self.border = check_border(border)
         self._scratch = RGBAScratch()
 
     def __call__(self, image: np.ndarray, rois: np.ndarray) -> LandmarkBatch:

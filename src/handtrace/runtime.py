@@ -123,10 +123,6 @@ class ThreadChooser:
         self._probe_times: list[float] = []
         self._last = -1  # session of the previous run
 
-    @property
-    def probing(self) -> bool:
-        return self._probe_left > 0
-
     def pick(self) -> int:
         """The session to run next."""
         fast = self.seconds_per_image

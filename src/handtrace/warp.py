@@ -24,6 +24,13 @@ RGBA_MAX_PIXELS = 300_000
 FOOTPRINT_MARGIN = 2
 
 
+def check_border(border: str) -> str:
+    """``border`` if it names a border mode of :data:`BORDERS`, else a ValueError naming the choices."""
+    if border not in BORDERS:
+        raise ValueError(f"border must be one of {tuple(BORDERS)}, got {border!r}")
+    return border
+
+
 def prepare(image: np.ndarray) -> np.ndarray:
     """The image to warp from: RGBA (alpha unused) for an RGB image up to ``RGBA_MAX_PIXELS``, else as is.
 
