@@ -42,14 +42,16 @@ def pointwise(in_channels: int, out_channels: int) -> nn.Conv2d:
 
 
 class FastPReLU(nn.Module):
-    """PReLU written as ``a * x + (1 - a) * relu(x)``, the two products as depthwise 1x1 convolutions.
+    """PReLU written as ``x + (1 - a) * relu(-x)``, both steps as depthwise 1x1 convolutions.
 
     Same function as ``nn.PReLU``, laid out for onnxruntime: its PRelu kernel, and elementwise ops with a
-    per-channel operand, leave the blocked (NCHWc) layout its convolutions run in, so every activation
-    paid two layout conversions. Depthwise convolutions and a plain Relu stay in that layout and the sum
-    folds into the second convolution: BlazePalm (full) runs in 4.4 ms instead of 5.6 (``relu(x) + a *
-    min(x, 0)``) or 8.1 (PRelu) on two threads. (``max(x, a*x)`` would be wrong: the learned slopes are
-    not all in [0, 1].)
+    per-channel operand, leave the blocked (NCHWc) layout its convolutions run in, so every activation paid
+    two layout conversions. Here ``relu(-x)`` is a depthwise convolution with weight -1 and a fused Relu, and
+    the second convolution (weight ``1 - a``) adds ``x`` as its fused sum: two passes over the tensor, all
+    in the blocked layout. BlazePalm (full) runs in 3.5 ms on two threads, against 4.1 for
+    ``a * x + (1 - a) * relu(x)`` (an extra Relu pass), 5.6 for ``relu(x) + a * min(x, 0)`` and 8.1 for PRelu.
+    Positive inputs come out exactly (``x + 0``), as in TFLite's kernel. (``max(x, a*x)`` would be wrong:
+    the learned slopes are not all in [0, 1].)
     """
 
     def __init__(self, channels: int) -> None:
@@ -59,4 +61,5 @@ class FastPReLU(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         slope = self.weight.view(-1, 1, 1, 1)
         groups = slope.shape[0]
-        return F.conv2d(x, slope, groups=groups) + F.conv2d(F.relu(x), 1 - slope, groups=groups)
+        negative_part = F.relu(F.conv2d(x, -torch.ones_like(slope), groups=groups))
+        return x + F.conv2d(negative_part, 1 - slope, groups=groups)

@@ -34,9 +34,16 @@ class BlazeBlock(nn.Module):
         shortcut = x
         if self.stride == 2:
             shortcut = F.max_pool2d(shortcut, 2)
-        if self.extra_channels:
-            shortcut = F.pad(shortcut, (0, 0, 0, 0, 0, self.extra_channels))
-        return self.act(shortcut + self.pointwise(self.depthwise(x)))
+        features = self.depthwise(x)
+        if not self.extra_channels:
+            return self.act(shortcut + self.pointwise(features))
+        # Adding the shortcut to the first output channels only is the zero padding without a Pad op: a
+        # channel Pad takes onnxruntime out of its blocked layout (two conversions and a slow add).
+        c = shortcut.shape[1]
+        weight, bias = self.pointwise.weight, self.pointwise.bias
+        widened = F.conv2d(features, weight[:c], bias[:c]) + shortcut
+        added = F.conv2d(features, weight[c:], bias[c:])
+        return self.act(torch.cat([widened, added], dim=1))
 
     def tflite_layers(self) -> list[nn.Module]:
         return [self.depthwise, self.pointwise, self.act]
