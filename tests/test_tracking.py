@@ -9,6 +9,7 @@ import pytest
 
 from handtrace.detection import box_iou_matrix
 from handtrace.tracking import (
+    MAX_ROTATION_STEP,
     TrackSet,
     overlapping,
     predict_regions,
@@ -57,6 +58,19 @@ def test_prediction_follows_constant_motion():
     np.testing.assert_allclose(tracks.predicted_regions(2)[0, :2], [180, 100])
     assert overlapping(np.array([[182.0, 101, 50, 50, 0]]), tracks.predicted_regions(2))[0]
     assert not overlapping(np.array([[100.0, 100, 50, 50, 0]]), tracks.predicted_regions(2))[0]
+
+
+def test_extrapolated_rotation_is_capped():
+    tracks = TrackSet(velocity_smoothing=1.0)
+    slow = tracks.start(np.array([100.0, 100, 50, 50, 0.0]), 0)
+    tracks.update(slow, np.array([100.0, 100, 50, 50, 0.1]), 1)  # 5.7 degrees per frame: extrapolated as is
+    assert tracks.predicted_regions(3)[0, 4] == pytest.approx(0.3)
+    tracks = TrackSet(velocity_smoothing=1.0)
+    wild = tracks.start(np.array([100.0, 100, 50, 50, 0.0]), 0)
+    tracks.update(wild, np.array([140.0, 100, 50, 50, -1.2]), 1)  # a blurred frame's angle: 69 degrees
+    predicted = tracks.predicted_regions(2)[0]
+    assert predicted[4] == pytest.approx(-1.2 - MAX_ROTATION_STEP)
+    assert predicted[0] == pytest.approx(180.0)  # the centre still follows the motion
 
 
 def test_lost_track_id_comes_back_only_where_expected():

@@ -15,6 +15,11 @@ import numpy as np
 from handtrace.detection import box_iou_matrix
 from handtrace.roi import normalize_radians
 
+#: Extrapolated rotation per frame is capped at 15 degrees (450 deg/s at 30 fps; the landmark model copes with
+#: a crop some 20 degrees off). A motion-blurred hand gives wild angles for a frame or two, and extrapolating
+#: them framed the next crops so badly that a thumb-up was read as a pointing finger for the rest of a clip
+#: (mediapipe-samples' gesture video).
+MAX_ROTATION_STEP = np.radians(15.0)
 #: Log-odds are clipped so one very confident frame can't outvote a whole track.
 _MAX_LOGIT = 4.0
 #: A track's handedness label changes only when the vote has turned this far (mean log-odds) the other way
@@ -116,9 +121,12 @@ class Track:
     smoother: Any = None
 
     def predicted_region(self, frame: int, damping: float = 1.0) -> np.ndarray:
-        """The region expected at ``frame`` (5,), extrapolating the motion."""
+        """The region expected at ``frame`` (5,), extrapolating the motion (rotation at most
+        ``MAX_ROTATION_STEP`` per frame)."""
         steps = (frame - self.last_frame) * damping
-        return predict_regions(self.region[None], self.velocity[None], steps)[0]
+        velocity = self.velocity.copy()
+        velocity[4] = np.clip(velocity[4], -MAX_ROTATION_STEP, MAX_ROTATION_STEP)
+        return predict_regions(self.region[None], velocity[None], steps)[0]
 
     def vote_handedness(self, right_probability: float, weight: float = 1.0) -> None:
         """Add one frame's handedness evidence (probability of "Right" as the model reports it)."""
