@@ -84,16 +84,19 @@ class PalmDetections:
         return PalmDetections(self.boxes + np.tile(offset, 2), self.keypoints + offset, self.scores)
 
 
-def letterbox(image: np.ndarray, size: int = PALM_INPUT_SIZE) -> tuple[np.ndarray, Letterbox]:
+def letterbox(image: np.ndarray, size: int = PALM_INPUT_SIZE, out: np.ndarray | None = None
+              ) -> tuple[np.ndarray, Letterbox]:
     """Fit an RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4) into a (size, size, 3) float32 tensor in
-    [0, 1], keeping aspect.
+    [0, 1], keeping aspect (written into ``out`` when given).
 
     Like MediaPipe, the input square is mapped corner to corner (pixel edges, not centres) onto the output
     with bilinear sampling and a zero border.
     """
     h, w = image.shape[:2]
     box = Letterbox(side=float(max(h, w)), pad_x=(max(h, w) - w) / 2, pad_y=(max(h, w) - h) / 2)
-    tensor = warp_into(image, box.input_to_image(size), np.empty((size, size, 3), np.float32), "zero")
+    if out is None:
+        out = np.empty((size, size, 3), np.float32)
+    tensor = warp_into(image, box.input_to_image(size), out, "zero")
     return tensor, box
 
 
@@ -139,13 +142,15 @@ def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     Boxes with no area overlap nothing (IoU 0).
     """
-    a = np.asarray(a, np.float64).reshape(-1, 4)[:, None]
-    b = np.asarray(b, np.float64).reshape(-1, 4)[None]
-    lo = np.maximum(a[..., :2], b[..., :2])
-    hi = np.minimum(a[..., 2:], b[..., 2:])
-    inter = np.prod(np.clip(hi - lo, 0, None), axis=-1)
-    union = np.prod(a[..., 2:] - a[..., :2], axis=-1) + np.prod(b[..., 2:] - b[..., :2], axis=-1) - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    wh = np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2])
+    np.maximum(wh, 0, out=wh)
+    inter = wh[..., 0] * wh[..., 1]
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -174,22 +179,29 @@ def weighted_nms(
     """
     order = np.argsort(-scores, kind="stable")
     boxes, keypoints, scores = boxes[order], keypoints[order], scores[order]
-    out_boxes, out_kps, out_scores = [], [], []
-    remaining = np.arange(len(scores))
-    # One iteration per output cluster (a handful), each one vectorised over the remaining candidates.
-    while remaining.size and (max_detections is None or len(out_scores) < max_detections):
-        best = remaining[0]
-        members = box_iou(boxes[best], boxes[remaining]) > iou_threshold
-        members[0] = True  # a degenerate (zero-area) box still belongs to its own cluster
-        cluster = remaining[members]
-        weights = scores[cluster] / scores[cluster].sum()
-        out_boxes.append(weights @ boxes[cluster])
-        out_kps.append(np.tensordot(weights, keypoints[cluster], axes=1))
-        out_scores.append(scores[best])
-        remaining = remaining[~members]
-    if not out_scores:
+    if not len(scores):
         return boxes[:0], keypoints[:0], scores[:0]
-    return np.stack(out_boxes), np.stack(out_kps), np.asarray(out_scores, dtype=scores.dtype)
+    # All overlaps at once (a handful of candidates), then the greedy clustering over the rows; a
+    # degenerate (zero-area) box still belongs to its own cluster.
+    overlaps = box_iou_matrix(boxes, boxes) > iou_threshold
+    np.fill_diagonal(overlaps, True)
+    taken = np.zeros(len(scores), bool)
+    clusters, leaders = [], []
+    for i in range(len(scores)):
+        if taken[i]:
+            continue
+        if max_detections is not None and len(leaders) >= max_detections:
+            break
+        members = overlaps[i] & ~taken
+        taken |= members
+        clusters.append(members)
+        leaders.append(i)
+    weights = np.where(clusters, scores, 0)  # (M, K): each cluster's members weighted by score
+    weights = weights / weights.sum(axis=1, keepdims=True)
+    out_boxes = (weights @ boxes).astype(boxes.dtype, copy=False)
+    out_kps = (weights @ keypoints.reshape(len(scores), -1)).reshape(-1, *keypoints.shape[1:])
+    out_kps = out_kps.astype(keypoints.dtype, copy=False)
+    return out_boxes, out_kps, scores[leaders]
 
 
 def postprocess(
@@ -245,7 +257,8 @@ class PalmDetector:
         """Detect palms in several RGB uint8 images (any sizes) with one model call."""
         if not images:
             return []
-        tensors, boxes = zip(*(letterbox(im) for im in images), strict=True)
-        regressors, logits = self.model(np.stack(tensors))
+        batch = np.empty((len(images), PALM_INPUT_SIZE, PALM_INPUT_SIZE, 3), np.float32)
+        boxes = [letterbox(im, out=tensor)[1] for im, tensor in zip(images, batch, strict=True)]
+        regressors, logits = self.model(batch)
         return [postprocess(r, s, b, self.min_score, self.iou_threshold)
                 for r, s, b in zip(regressors, logits, boxes, strict=True)]
