@@ -19,11 +19,12 @@ def test_pytorch_model_matches_shipped_onnx(models_dir, name):
     model = load_tflite(name, models_dir / f"{name}.tflite")
     size = 192 if name.startswith("palm") else 224
     rng = np.random.default_rng(0)
-    x = rng.random((2, size, size, 3), dtype=np.float32)
+    pixels = rng.integers(0, 256, (2, size, size, 4), dtype=np.uint8)  # RGBA: the shipped models drop alpha
+    x = pixels[..., :3].astype(np.float32) / 255
     with torch.no_grad():
         ours = [t.numpy().reshape(2, -1) for t in model(torch.from_numpy(x))]
     variant = name.rsplit("_", 1)[1]
-    shipped = PalmDetectorModel(variant)(x) if size == 192 else HandLandmarkModel(variant)(x)
+    shipped = PalmDetectorModel(variant)(pixels) if size == 192 else HandLandmarkModel(variant)(pixels)
     for a, b in zip(ours, shipped, strict=True):
         np.testing.assert_allclose(a, np.asarray(b).reshape(2, -1), atol=1e-3, rtol=0)
 

@@ -22,10 +22,11 @@ from handtrace.detection import (
 def test_letterbox_wide_image_pads_top_and_bottom():
     image = np.full((50, 100, 3), 255, np.uint8)
     tensor, box = letterbox(image)
-    assert tensor.shape == (192, 192, 3) and tensor.dtype == np.float32
+    assert tensor.shape == (192, 192, 4) and tensor.dtype == np.uint8
     assert box == Letterbox(side=100.0, pad_x=0.0, pad_y=25.0)
-    assert tensor[:47].max() == 0.0 and tensor[146:].max() == 0.0  # 48 rows of border each side
-    assert tensor[50:142, 2:190].min() == pytest.approx(1.0)
+    rgb = tensor[..., :3]
+    assert rgb[:47].max() == 0 and rgb[146:].max() == 0  # 48 rows of border each side
+    assert rgb[50:142, 2:190].min() == 255
     np.testing.assert_allclose(box.to_image(np.array([[0.5, 0.5], [0.0, 0.25]])), [[50, 25], [0, 0]])
 
 
@@ -130,7 +131,7 @@ def test_palm_detector_batches_images_through_the_model():
     detector = PalmDetector(model)
     images = [np.zeros((120, 90, 3), np.uint8), np.zeros((30, 60, 3), np.uint8)]
     out = detector.detect_batch(images)
-    assert calls == [(2, 192, 192, 3)]
+    assert calls == [(2, 192, 192, 4)]
     assert [len(d) for d in out] == [1, 1]
     single = detector(images[0])
     np.testing.assert_allclose(single.boxes, out[0].boxes)

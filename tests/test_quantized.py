@@ -89,14 +89,24 @@ def test_float_is_the_default_precision():
 
 
 def test_float32_model_folds_casts_without_changing_outputs():
+    """The quantizer's view of a model: float input (image_input undone), float32 weights, same outputs."""
     onnx = pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
+    from handtrace.models.image_input import is_uint8_input, to_float_input, to_uint8_input
     from handtrace.models.quantize import float32_model
 
-    model = float32_model(onnx.load(str(model_path("hand_landmark_lite"))))
+    shipped = onnx.load(str(model_path("hand_landmark_lite")))
+    assert is_uint8_input(shipped)
+    model = float32_model(to_float_input(shipped))
     assert not any(n.op_type == "Cast" for n in model.graph.node)
-    crops = np.random.default_rng(1).random((2, 224, 224, 3), dtype=np.float32)
+    pixels = np.random.default_rng(1).integers(0, 256, (2, 224, 224, 4), dtype=np.uint8)
+    crops = pixels[..., :3].astype(np.float32) * np.float32(1 / 255)
     folded = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    ref = HandLandmarkModel("lite", threads=1)(crops)
+    ref = HandLandmarkModel("lite", threads=1)(pixels)
     out = folded.run(None, {"image": crops})
     np.testing.assert_allclose(out[0].reshape(2, 21, 3), ref.landmarks, atol=1e-3)
+    # And back: the uint8 input again gives the shipped model's outputs exactly.
+    uint8_model = to_uint8_input(model).SerializeToString()
+    again = ort.InferenceSession(uint8_model, providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(again.run(None, {"image": pixels})[0].reshape(2, 21, 3), ref.landmarks,
+                               atol=1e-5)

@@ -31,7 +31,7 @@ def test_auto_threads_outputs_identical_across_sessions():
 def test_explicit_threads_give_a_plain_session():
     model = PalmDetectorModel("lite", threads=1)
     assert not isinstance(model.session, AutoThreadsSession)
-    assert model.session.get_inputs()[0].shape[1:] == [192, 192, 3]
+    assert model.session.get_inputs()[0].shape[1:] == [192, 192, "channels"]
 
 
 def _drive(chooser: ThreadChooser, calls: int, cost: tuple[float, float]) -> list[int]:

@@ -86,8 +86,8 @@ class PalmDetections:
 
 def letterbox(image: np.ndarray, size: int = PALM_INPUT_SIZE, out: np.ndarray | None = None
               ) -> tuple[np.ndarray, Letterbox]:
-    """Fit an RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4) into a (size, size, 3) float32 tensor in
-    [0, 1], keeping aspect (written into ``out`` when given).
+    """Fit an RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4) into a (size, size, 4) uint8 RGBA model
+    input, keeping aspect (written into ``out`` when given; alpha unspecified).
 
     Like MediaPipe, the input square is mapped corner to corner (pixel edges, not centres) onto the output
     with bilinear sampling and a zero border.
@@ -95,7 +95,7 @@ def letterbox(image: np.ndarray, size: int = PALM_INPUT_SIZE, out: np.ndarray | 
     h, w = image.shape[:2]
     box = Letterbox(side=float(max(h, w)), pad_x=(max(h, w) - w) / 2, pad_y=(max(h, w) - h) / 2)
     if out is None:
-        out = np.empty((size, size, 3), np.float32)
+        out = np.empty((size, size, 4), np.uint8)
     tensor = warp_into(image, box.input_to_image(size), out, "zero")
     return tensor, box
 
@@ -240,7 +240,7 @@ def undo_letterbox(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
 class PalmDetector:
     """Palm detection on RGB uint8 images.
 
-    ``model`` maps (N, 192, 192, 3) float32 in [0, 1] to regressors (N, 2016, 18) and logits (N, 2016).
+    ``model`` maps (N, 192, 192, 4) uint8 RGBA to regressors (N, 2016, 18) and logits (N, 2016).
     """
 
     def __init__(self, model: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], min_score: float = 0.5,
@@ -257,7 +257,7 @@ class PalmDetector:
         """Detect palms in several RGB uint8 images (any sizes) with one model call."""
         if not images:
             return []
-        batch = np.empty((len(images), PALM_INPUT_SIZE, PALM_INPUT_SIZE, 3), np.float32)
+        batch = np.empty((len(images), PALM_INPUT_SIZE, PALM_INPUT_SIZE, 4), np.uint8)
         boxes = [letterbox(im, out=tensor)[1] for im, tensor in zip(images, batch, strict=True)]
         regressors, logits = self.model(batch)
         return [postprocess(r, s, b, self.min_score, self.iou_threshold)

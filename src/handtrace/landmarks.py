@@ -62,8 +62,8 @@ _FIELDS = ("landmarks", "world_landmarks", "presence", "handedness", "rois")
 def crop_regions(image: np.ndarray, rois: np.ndarray, size: int = LANDMARK_INPUT_SIZE,
                  border: str = "replicate", crop_to_image: np.ndarray | None = None,
                  scratch: RGBAScratch | None = None) -> np.ndarray:
-    """Crop rotated regions of an RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4) to a (K, size, size, 3)
-    float32 batch in [0, 1].
+    """Crop rotated regions of an RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4) to a (K, size, size, 4)
+    uint8 RGBA batch (alpha unspecified), the landmark model's input.
 
     rois: (K, 5) ``cx, cy, w, h, rotation`` in pixels. ``border``: "zero" or "replicate" (outside the image).
     ``crop_to_image``: the regions' (K, 2, 3) :func:`crop_to_image_matrices`, when already computed.
@@ -72,7 +72,7 @@ def crop_regions(image: np.ndarray, rois: np.ndarray, size: int = LANDMARK_INPUT
     check_border(border)
     if crop_to_image is None:
         crop_to_image = crop_to_image_matrices(rois, size)
-    out = np.empty((len(rois), size, size, 3), np.float32)
+    out = np.empty((len(rois), size, size, 4), np.uint8)
     for k, m in enumerate(crop_to_image):  # one warp per region; the work is inside OpenCV
         warp_into(image, m, out[k], border, scratch)
     return out
@@ -120,7 +120,7 @@ def decode_handedness(right_prob: np.ndarray, mirrored: bool = False) -> tuple[l
 
 class LandmarkEstimator:
     """Landmarks for a batch of regions of one image with a landmark model
-    (``(N, 224, 224, 3) -> LandmarkOutput``)."""
+    (``(N, 224, 224, 4) uint8 RGBA -> LandmarkOutput``)."""
 
     def __init__(self, model: Callable, border: str = "replicate") -> None:
         self.model = model

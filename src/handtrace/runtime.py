@@ -1,8 +1,11 @@
 """Model runners: the two networks behind one small numpy interface, run by onnxruntime.
 
-Both runners take NHWC float32 batches with values in [0, 1] and return numpy arrays with the batch
-axis first. ``backend="litert"`` runs MediaPipe's original ``.tflite`` files instead (through
-``ai-edge-litert``); it exists to check our exported models against the originals.
+Both runners take NHWC batches of 8-bit RGB or RGBA pixels (alpha unused) and return numpy arrays with the
+batch axis first; the packaged models scale the pixels to [0, 1] themselves (see
+:mod:`handtrace.models.image_input`). float32 RGB batches in [0, 1] are accepted too and rounded to 8 bits,
+which is exact for images that came from 8-bit pixels. ``backend="litert"`` runs MediaPipe's original
+``.tflite`` files instead (through ``ai-edge-litert``); it exists to check our exported models against the
+originals.
 """
 
 from __future__ import annotations
@@ -59,9 +62,21 @@ def _model_name(name: str, precision: str, backend: str) -> str:
 
 
 def _check_batch(images: np.ndarray, size: int) -> np.ndarray:
-    if images.ndim != 4 or images.shape[1:] != (size, size, 3):
-        raise ValueError(f"expected a float32 batch of shape (N, {size}, {size}, 3), got {images.shape}")
-    return np.ascontiguousarray(images, dtype=np.float32)
+    """``images`` as a contiguous uint8 (N, size, size, 3|4) batch.
+
+    uint8 RGB(A) passes as is; float RGB in [0, 1] is rounded to 8-bit pixels.
+    """
+    images = np.asarray(images)
+    floating = np.issubdtype(images.dtype, np.floating)
+    channels = (3,) if floating else (3, 4)
+    if images.ndim != 4 or images.shape[1:3] != (size, size) or images.shape[3] not in channels:
+        raise ValueError(f"expected a batch of shape (N, {size}, {size}, 3|4) uint8 RGB(A) or (N, {size}, "
+                         f"{size}, 3) float in [0, 1], got {images.shape} {images.dtype}")
+    if floating:
+        return np.rint(np.clip(images, 0.0, 1.0) * 255).astype(np.uint8)
+    if images.dtype != np.uint8:
+        raise ValueError(f"expected uint8 pixels, got {images.dtype}")
+    return np.ascontiguousarray(images)
 
 
 def default_threads() -> int:
@@ -247,9 +262,11 @@ class _LiteRTModel:
         self.output_indices = [d["index"] for d in details]
 
     def __call__(self, images: np.ndarray) -> list[np.ndarray]:
+        """Outputs for a uint8 RGB(A) batch, fed to the original model as float32 RGB in [0, 1]."""
         outs: list[list[np.ndarray]] = [[] for _ in self.output_indices]
         for image in images:
-            self.interpreter.set_tensor(self.input_index, image[None])
+            pixels = image[None, ..., :3].astype(np.float32) * np.float32(1 / 255)  # as our models' prologue
+            self.interpreter.set_tensor(self.input_index, pixels)
             self.interpreter.invoke()
             for k, idx in enumerate(self.output_indices):
                 outs[k].append(self.interpreter.get_tensor(idx)[0].copy())
@@ -300,7 +317,7 @@ class _Network:
 
 
 class PalmDetectorModel(_Network):
-    """BlazePalm: (N, 192, 192, 3) -> regressors (N, 2016, 18) and score logits (N, 2016).
+    """BlazePalm: (N, 192, 192, 3|4) uint8 RGB(A) -> regressors (N, 2016, 18) and score logits (N, 2016).
 
     ``precision``: "float" (default) or "int8" (the quantized model; no faster for this model on x86).
     """
@@ -314,7 +331,7 @@ class PalmDetectorModel(_Network):
 
 
 class HandLandmarkModel(_Network):
-    """Hand landmarks: (N, 224, 224, 3) -> :class:`LandmarkOutput`.
+    """Hand landmarks: (N, 224, 224, 3|4) uint8 RGB(A) -> :class:`LandmarkOutput`.
 
     ``precision``: "float" (default) or "int8" (the quantized model: faster on CPUs with int8 dot products).
     """

@@ -1,12 +1,14 @@
-"""Bilinear affine warps of RGB(A) uint8 images into float32 model inputs.
+"""Bilinear affine warps of RGB(A) uint8 images into the models' 8-bit RGBA inputs.
 
 Both networks see their input through one warp: the palm detector a letterboxed copy of the whole image,
-the landmark model a rotated crop per hand. OpenCV vectorises its bilinear warp for 4-channel images but not
-for 3-channel ones (here 0.05 ms against 0.14 ms for a 224x224 crop) and both give bit-identical values, so
-:func:`prepare` turns a small image into RGBA once per frame (alpha unused) when the warps it will go
-through save more than the conversion costs. A large frame (video) keeps its RGB pixels; for each crop only
-the part the warp reads (its footprint) is converted, into a reusable full-size RGBA scratch buffer, so that
-coordinates stay those of the frame and the values stay bit-identical.
+the landmark model a rotated crop per hand. The warp writes straight into the model's batch: the models
+take 8-bit pixels and scale them themselves (:mod:`handtrace.models.image_input`). OpenCV vectorises its
+bilinear warp for 4-channel images but not for 3-channel ones (here 0.05 ms against 0.14 ms for a 224x224
+crop) and both give bit-identical values, so :func:`prepare` turns a small image into RGBA once per frame
+(alpha unused) when the warps it will go through save more than the conversion costs. A large frame
+(video) keeps its RGB pixels; for each crop only the part the warp reads (its footprint) is converted, into
+a reusable full-size RGBA scratch buffer, so that coordinates stay those of the frame and the values stay
+bit-identical.
 """
 
 from __future__ import annotations
@@ -80,19 +82,23 @@ class RGBAScratch:
 
 def warp_into(image: np.ndarray, to_image: np.ndarray, out: np.ndarray, border: str = "replicate",
               scratch: RGBAScratch | None = None) -> np.ndarray:
-    """Bilinear warp of an RGB or RGBA uint8 image (H, W, 3|4) into ``out`` (size, size, 3) float32 in [0, 1].
+    """Bilinear warp of an RGB or RGBA uint8 image (H, W, 3|4) into ``out`` (size, size, 4) uint8 RGBA.
 
     ``to_image`` (2, 3): affine map from output pixels to image pixels (OpenCV's inverse map).
     ``border``: "zero" or "replicate" for samples outside the image. ``scratch``: converts the part of an
-    RGB image the warp reads to RGBA first (same values, faster). Returns ``out``.
+    RGB image the warp reads to RGBA first (same values, faster). The alpha channel is left unspecified
+    (the models ignore it). Returns ``out``.
     """
     size = out.shape[0]
     to_image = np.asarray(to_image, np.float64)
     if scratch is not None and image.shape[2] == 3:
         image = scratch.source(image, to_image, size)
-    warped = cv2.warpAffine(image, to_image, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                            borderMode=BORDERS[border], borderValue=0)
-    if warped.shape[2] == 4:
-        warped = cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB)  # far cheaper than scaling a strided view
-    np.multiply(warped, np.float32(1 / 255), out=out, dtype=np.float32)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    if image.shape[2] == 4:
+        cv2.warpAffine(image, to_image, (size, size), dst=out, flags=flags, borderMode=BORDERS[border],
+                       borderValue=0)
+    else:  # a crop reading too much of a large frame to convert first
+        warped = cv2.warpAffine(image, to_image, (size, size), flags=flags, borderMode=BORDERS[border],
+                                borderValue=0)
+        cv2.cvtColor(warped, cv2.COLOR_RGB2RGBA, dst=out)
     return out

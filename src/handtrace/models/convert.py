@@ -5,7 +5,8 @@
 
 Weights are read with the ``tflite`` package, loaded into :mod:`palm_detector` / :mod:`hand_landmark`,
 and exported with a dynamic batch axis. The originals store float16 weights; the ONNX files keep them
-as float16 initializers cast to float32 at load time, so nothing is lost and the files stay small.
+as float16 initializers cast to float32 at load time, so nothing is lost and the files stay small. The
+exported input is 8-bit RGB(A) pixels, scaled to [0, 1] inside the graph (:mod:`image_input`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
 from torch import nn
 
 from handtrace.models.hand_landmark import HandLandmarkNet
+from handtrace.models.image_input import to_uint8_input
 from handtrace.models.layers import FastPReLU
 from handtrace.models.palm_detector import PalmDetector
 from handtrace.models.tflite_weights import TFLiteLayer, read_layers
@@ -90,7 +93,8 @@ def _store_float16(path: Path) -> None:
 
 
 def export_onnx(name: str, model: nn.Module, path: str | Path) -> Path:
-    """Export with a dynamic batch axis; the input stays NHWC float32 in [0, 1] like the original."""
+    """Export with a dynamic batch axis; the PyTorch model's NHWC float32 [0, 1] input becomes uint8
+    (N, H, W, 3|4) pixels (:func:`~handtrace.models.image_input.to_uint8_input`)."""
     _, size, inputs, outputs = MODELS[name]
     path = Path(path)
     example = torch.rand(2, size, size, 3)
@@ -101,6 +105,9 @@ def export_onnx(name: str, model: nn.Module, path: str | Path) -> Path:
             dynamic_shapes={"image": {0: batch}}, dynamo=True, opset_version=18, external_data=False,
         )
     _store_float16(path)
+    exported = to_uint8_input(onnx.load(str(path)))
+    onnx.checker.check_model(exported)
+    onnx.save(exported, str(path))
     return path
 
 

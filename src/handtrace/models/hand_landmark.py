@@ -1,6 +1,7 @@
 """MediaPipe's hand landmark network: a MobileNetV2-style encoder with four fully connected heads.
 
-Input (N, 224, 224, 3) RGB in [0, 1], NHWC like the TFLite original. Outputs:
+Input (N, 224, 224, 3) RGB in [0, 1], NHWC like the TFLite original (the exported ONNX takes
+8-bit pixels and scales them itself, see :mod:`image_input`). Outputs:
     landmarks (N, 63): 21 x (x, y, z) in input pixels;
     presence (N, 1): hand presence probability;
     handedness (N, 1): probability that the hand is a right hand in a mirrored (selfie) image;

@@ -1,6 +1,7 @@
 """BlazePalm, MediaPipe's palm detector: a BlazeNet backbone with a two-level feature-pyramid decoder.
 
-Input (N, 192, 192, 3) RGB in [0, 1], NHWC like the TFLite original. Outputs, in anchor order
+Input (N, 192, 192, 3) RGB in [0, 1], NHWC like the TFLite original (the exported ONNX takes
+8-bit pixels and scales them itself, see :mod:`image_input`). Outputs, in anchor order
 (24x24 cells x 2 anchors, then 12x12 cells x 6 anchors = 2016):
     regressors (N, 2016, 18): box centre offset, size, and 7 keypoint offsets, in input pixels;
     scores (N, 2016, 1): classification logits.

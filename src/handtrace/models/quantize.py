@@ -32,6 +32,7 @@ from onnx import numpy_helper
 
 from handtrace.datasets import data_root
 from handtrace.io import read_image
+from handtrace.models.image_input import to_float_input, to_uint8_input
 
 MODELS = ("palm_detection_full", "palm_detection_lite", "hand_landmark_full", "hand_landmark_lite")
 #: Models quantized by default (those worth it, see the module docstring).
@@ -143,7 +144,8 @@ def _video_frames(path: Path, count: int) -> Iterator[np.ndarray]:
 
 
 def pipeline_inputs(images: Sequence[np.ndarray], variant: str) -> tuple[np.ndarray, np.ndarray]:
-    """The palm-detector inputs (N, 192, 192, 3) and landmark crops (M, 224, 224, 3) of the float tracker."""
+    """The palm-detector inputs (N, 192, 192, 3) and landmark crops (M, 224, 224, 3) of the float tracker,
+    float32 RGB in [0, 1] as the float network sees them after its input scaling."""
     from handtrace.tracker import HandTracker
 
     palm: list[np.ndarray] = []
@@ -151,7 +153,7 @@ def pipeline_inputs(images: Sequence[np.ndarray], variant: str) -> tuple[np.ndar
 
     def recorder(model: Callable[[np.ndarray], Any], store: list[np.ndarray]) -> Callable[[np.ndarray], Any]:
         def run(batch: np.ndarray) -> Any:
-            store.extend(np.asarray(batch, np.float32))
+            store.extend(batch[..., :3].astype(np.float32) * np.float32(1 / 255))
             return model(batch)
         return run
 
@@ -186,7 +188,9 @@ class _Reader:
 def quantize(source: Path, target: Path, data: np.ndarray, *, per_channel: bool = True,
              keep_float: Sequence[str] | None = None, method: str = "minmax", fmt: str = "qdq",
              op_types: Sequence[str] | None = None, prelu: bool = False) -> Path:
-    """Write an int8 version of float model ``source`` to ``target``, calibrated on ``data`` (NHWC).
+    """Write an int8 version of float model ``source`` to ``target``, calibrated on ``data`` (NHWC float32
+    RGB in [0, 1]). The network is quantized with its float input; ``target`` takes uint8 pixels like
+    ``source`` (:mod:`handtrace.models.image_input`).
 
     ``keep_float``: node names left float (default :func:`head_nodes`); ``method``: calibration;
     ``fmt``: "qdq", "qoperator" or "dynamic"; ``op_types``: op types to quantize (default all);
@@ -201,7 +205,7 @@ def quantize(source: Path, target: Path, data: np.ndarray, *, per_channel: bool 
         quantize_static,
     )
 
-    model = fold_constants(float32_model(onnx.load(str(source))))
+    model = fold_constants(float32_model(to_float_input(onnx.load(str(source)))))
     if prelu:
         model = fuse_prelu(model)
     if keep_float is None:
@@ -213,6 +217,7 @@ def quantize(source: Path, target: Path, data: np.ndarray, *, per_channel: bool 
         if fmt == "dynamic":
             quantize_dynamic(str(prepared), str(target), per_channel=per_channel, weight_type=QuantType.QInt8,
                              nodes_to_exclude=list(keep_float))
+            onnx.save(to_uint8_input(onnx.load(str(target))), str(target))
             return target
         calib = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                  "percentile": CalibrationMethod.Percentile}[method]
@@ -225,6 +230,7 @@ def quantize(source: Path, target: Path, data: np.ndarray, *, per_channel: bool 
             extra_options={"CalibMovingAverage": method == "minmax", "CalibPercentile": 99.99,
                            "CalibTensorRangeSymmetric": False},
         )
+    onnx.save(to_uint8_input(onnx.load(str(target))), str(target))
     return target
 
 
