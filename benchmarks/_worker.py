@@ -61,6 +61,7 @@ class TimedSession:
         self.kind = kind
         self.seconds = 0.0
         self.calls = 0
+        self.threads: list[int] = []  # intra-op threads of each call
 
     def _timed(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
@@ -69,6 +70,9 @@ class TimedSession:
         finally:
             self.seconds += time.perf_counter() - t0
             self.calls += 1
+            # AutoThreadsSession picks 1 or several threads per call; a plain session has its fixed count.
+            self.threads.append(getattr(self._session, "last_threads", 0)
+                                or self._session.get_session_options().intra_op_num_threads)
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
         return self._timed(self._session.run, *args, **kwargs)
@@ -293,16 +297,21 @@ class Server:
     def still(self, req: dict[str, Any]) -> dict[str, Any]:
         """``reps`` timed ``process`` calls on one image (static mode, one untimed call first)."""
         rgb = np.ascontiguousarray(self.frames[req["frames"]])
-        tracker, _ = self._tracker(req, True, rgb)
+        tracker, key = self._tracker(req, True, rgb)
         hands = self.impl.count(self.impl.process(tracker, rgb, 0))
         stats = getattr(tracker, "stats", None)
         runs_before = getattr(stats, "detector_runs", None)
+        sessions = self.sessions.get(key, []) if key else []
+        calls_before = [len(s.threads) for s in sessions]
         times = []
         for _ in range(req["reps"]):
             t0 = time.perf_counter()
             self.impl.process(tracker, rgb, 0)
             times.append((time.perf_counter() - t0) * 1e3)
         out: dict[str, Any] = {"times_ms": times, "hands": hands}
+        if sessions:  # share of the timed model calls that ran on one thread (the rest on several)
+            calls = [t for s, n in zip(sessions, calls_before, strict=True) for t in s.threads[n:]]
+            out["one_thread_share"] = sum(t == 1 for t in calls) / max(len(calls), 1)
         if runs_before is not None:
             out["detector_runs_per_image"] = (stats.detector_runs - runs_before) / req["reps"]
         return out

@@ -61,6 +61,16 @@ def test_chooser_leaves_two_threads_at_once_when_load_makes_them_slow():
     assert picked[4:].count(1) <= ThreadChooser.PROBE_CALLS  # then one probe back, at most
 
 
+def test_chooser_ignores_a_few_slow_calls():
+    chooser = ThreadChooser()
+    _drive(chooser, 100, (6.0, 4.0))
+    for slow in (30.0, 25.0):  # two outliers in a row, e.g. right after another process ran
+        assert chooser.pick() == 1
+        chooser.record(1, slow)
+    picked = _drive(chooser, 20, (6.0, 4.0))
+    assert chooser.best == 1 and picked == [1] * 20
+
+
 def test_chooser_returns_to_two_threads_when_the_load_goes():
     chooser = ThreadChooser()
     _drive(chooser, 100, (6.0, 12.0))  # busy from the start

@@ -11,7 +11,9 @@ originals.
 from __future__ import annotations
 
 import os
+import statistics
 import time
+from collections import deque
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
@@ -109,9 +111,11 @@ class ThreadChooser:
 
     Several intra-op threads only pay while a core is free: on a busy machine (another process, a decoding
     thread) a run on two threads can be two or three times slower than on one. So the chooser uses
-    whichever session has been faster lately (moving average of the session in use) and now and then
-    *probes* the other one for ``PROBE_CALLS`` calls (the first of them untimed: cold caches and sleeping
-    threads). It switches when the other session is faster by ``1 - SWITCH_GAIN`` or more.
+    whichever session has been faster lately (median of the last ``WINDOW`` timings of the session in use:
+    a single slow call, say while another process finishes its work, does not move it, a lasting load does
+    within three calls) and now and then *probes* the other one for ``PROBE_CALLS`` calls (the first of them
+    untimed: cold caches and sleeping threads). It switches when the other session is faster by
+    ``1 - SWITCH_GAIN`` or more.
 
     Probing is asymmetric. On the multi-thread session, load shows up in its own timings, which rise past
     the one-thread figure and trigger a switch without any probe; the one-thread figure is only refreshed
@@ -127,10 +131,11 @@ class ThreadChooser:
     REFRESH_INTERVAL = 512
     MARGIN = 1.25
     SWITCH_GAIN = 0.9  # a session must be this much faster than the one in use to take over
-    ALPHA = 0.3  # weight of a new timing in the moving average of the session in use
+    WINDOW = 5  # timings of the session in use its figure is the median of
 
     def __init__(self) -> None:
         self.seconds_per_image: list[float | None] = [None, None]
+        self._recent: list[deque[float]] = [deque(maxlen=self.WINDOW), deque(maxlen=self.WINDOW)]
         self.best = 0
         self._interval = self.MIN_INTERVAL
         self._since_probe = 0
@@ -163,8 +168,8 @@ class ThreadChooser:
             if self._probe_left:
                 self._probe_times.append(seconds_per_image)
             else:
-                old = fast[k]
-                fast[k] = seconds_per_image if old is None else old + self.ALPHA * (seconds_per_image - old)
+                self._recent[k].append(seconds_per_image)
+                fast[k] = statistics.median(self._recent[k])
         self._last = k
         if self._probe_left:
             self._probe_left -= 1
@@ -182,7 +187,10 @@ class ThreadChooser:
     def _end_probe(self) -> None:
         fast = self.seconds_per_image
         if self._probe_times:
-            fast[1 - self.best] = sum(self._probe_times) / len(self._probe_times)
+            other = 1 - self.best
+            fast[other] = sum(self._probe_times) / len(self._probe_times)
+            self._recent[other].clear()
+            self._recent[other].extend(self._probe_times)
         probed, best = fast[1 - self.best], fast[self.best]
         if probed is None or best is None:
             return
@@ -209,6 +217,7 @@ class AutoThreadsSession:
         self.sessions: list = [create_session(path, 1, providers), None]
         self.chooser = ThreadChooser()
         self.calls = 0
+        self.last_threads = 0  #: intra-op threads of the latest run (0: none yet)
 
     def run(self, output_names, input_feed, run_options=None):
         """``InferenceSession.run`` on the session picked by measurement."""
@@ -221,6 +230,7 @@ class AutoThreadsSession:
         elapsed = time.perf_counter() - t0
         self.chooser.record(k, elapsed / max(1, len(next(iter(input_feed.values())))))
         self.calls += 1
+        self.last_threads = 1 if k == 0 else self.threads
         return outputs
 
     @property
