@@ -12,7 +12,8 @@ What it does (see ``docs/benchmarks.md`` for what each row means):
    both libraries process identical pixels;
 3. starts one long-lived worker per library (``benchmarks/_worker.py``: handtrace with this Python, MediaPipe
    with the venv's), speaking JSON lines, and runs every timed scenario in rounds, alternating which library
-   goes first (A B, B A, ...) so that slow drifts in machine load hit both alike;
+   goes first (A B, B A, ...) so that slow drifts in machine load hit both alike; still images, short
+   requests, alternate three times per round; each request starts 50 ms after the previous answer;
 4. measures start-up (process start -> first result) and offline throughput of a whole video file (decode +
    track + write JSONL) in fresh subprocesses, alternating likewise; their peak RSS is the memory figure;
 5. prints a markdown table of medians and handtrace/MediaPipe ratios and writes the raw numbers as JSON.
@@ -62,19 +63,28 @@ VIDEO_TWO = ("mediapipe-samples/handlandmarker_test_video.mp4", "tfjs-models/asl
 TWO_HAND_HEIGHT = 360
 
 
+#: Pause before each served request: a library's process may still be busy for a moment after it answers
+#: (threads winding down, garbage collection), which would land on the other library's first timings.
+SETTLE_S = 0.05
+
+
 @dataclass
 class Settings:
     """Sizes of the run (``--quick`` shrinks them)."""
 
     rounds: int = 5  # served scenarios: A/B rounds
     still_reps: int = 10  # timed calls per still-image request
+    still_exchanges: int = 3  # A/B request pairs per still-image scenario and round (finer alternation)
     video_frames: int | None = None  # frames per video request (None: whole clip)
     fresh_rounds: int = 3  # start-up and offline: fresh processes per library and model
     quick: bool = False
 
     @classmethod
     def make(cls, quick: bool) -> Settings:
-        return cls(rounds=3, still_reps=5, video_frames=100, fresh_rounds=1, quick=True) if quick else cls()
+        if quick:
+            return cls(rounds=3, still_reps=5, still_exchanges=1, video_frames=100, fresh_rounds=1,
+                       quick=True)
+        return cls()
 
 
 @dataclass
@@ -336,20 +346,25 @@ def run_served(
             for r in range(settings.rounds):
                 t_round = time.perf_counter()
                 for k, sc in enumerate(scenarios):
-                    order = IMPLS if (r + k) % 2 == 0 else IMPLS[::-1]
-                    for impl in (i for i in order if i in sc.impls):
-                        req: dict[str, Any] = {
-                            "op": sc.op,
-                            "frames": sc.frames,
-                            "complexity": sc.complexity,
-                            "max_num_hands": sc.max_num_hands,
-                            "options": sc.options,
-                        }
-                        if sc.op == "still":
-                            req["reps"] = settings.still_reps
-                        else:
-                            req["max_frames"] = settings.video_frames
-                        sc.runs[impl].append(workers[impl].ask(**req))
+                    # Still images are short requests: several A/B pairs per round keep both libraries'
+                    # samples close in time (this VM's speed drifts by 10% within seconds).
+                    exchanges = settings.still_exchanges if sc.op == "still" else 1
+                    for j in range(exchanges):
+                        order = IMPLS if (r + k + j) % 2 == 0 else IMPLS[::-1]
+                        for impl in (i for i in order if i in sc.impls):
+                            req: dict[str, Any] = {
+                                "op": sc.op,
+                                "frames": sc.frames,
+                                "complexity": sc.complexity,
+                                "max_num_hands": sc.max_num_hands,
+                                "options": sc.options,
+                            }
+                            if sc.op == "still":
+                                req["reps"] = settings.still_reps
+                            else:
+                                req["max_frames"] = settings.video_frames
+                            time.sleep(SETTLE_S)  # let the other library's process go quiet first
+                            sc.runs[impl].append(workers[impl].ask(**req))
                 loads.append(os.getloadavg()[0])
                 log_line(
                     f"round {r + 1}/{settings.rounds} done in {time.perf_counter() - t_round:.0f} s "
@@ -516,7 +531,8 @@ def markdown(summary: dict[str, Any], models: list[str], meta: dict[str, Any]) -
         f"Machine: {meta['cpu']}, {meta['cores']} cores; Python {meta['python']}; handtrace "
         f"{v['handtrace'].get('handtrace')} with onnxruntime {v['handtrace'].get('onnxruntime')}; MediaPipe "
         f"{v['mediapipe'].get('mediapipe')} (Python {meta['python_mediapipe']}). Mode: "
-        f"{'quick' if meta['settings']['quick'] else 'full'}, {meta['settings']['rounds']} A/B rounds, "
+        f"{'quick' if meta['settings']['quick'] else 'full'}, {meta['settings']['rounds']} A/B rounds "
+        f"({meta['settings'].get('still_exchanges', 1)} A/B pairs per still-image scenario and round), "
         f"{meta['settings']['fresh_rounds']} fresh-process rounds; {meta['seconds']:.0f} s.",
         "",
         f"Load: other processes used {load['others_cores']:.2f} of {meta['cores']} cores on average "
