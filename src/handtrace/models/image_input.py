@@ -20,7 +20,9 @@ PREFIX = "uint8_input/"
 
 def _first_transpose(model: onnx.ModelProto, input_name: str) -> onnx.NodeProto:
     users = [n for n in model.graph.node if input_name in n.input]
-    if len(users) != 1 or users[0].op_type != "Transpose" or list(users[0].attribute[0].ints) != [0, 3, 1, 2]:
+    transpose = users[0] if len(users) == 1 and users[0].op_type == "Transpose" else None
+    perm = [list(a.ints) for a in transpose.attribute if a.name == "perm"] if transpose is not None else []
+    if perm != [[0, 3, 1, 2]]:
         raise ValueError(f"{input_name!r} does not feed a single NHWC -> NCHW Transpose")
     return users[0]
 
