@@ -62,6 +62,10 @@ class TimedSession:
         self.seconds = 0.0
         self.calls = 0
         self.threads: list[int] = []  # intra-op threads of each call
+        # AutoThreadsSession picks 1 or several threads per call (``last_threads``); a plain session has a
+        # fixed count, read once here rather than inside the timed calls.
+        self._fixed_threads = (None if hasattr(session, "last_threads")
+                               else session.get_session_options().intra_op_num_threads)
 
     def _timed(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
@@ -70,9 +74,8 @@ class TimedSession:
         finally:
             self.seconds += time.perf_counter() - t0
             self.calls += 1
-            # AutoThreadsSession picks 1 or several threads per call; a plain session has its fixed count.
-            self.threads.append(getattr(self._session, "last_threads", 0)
-                                or self._session.get_session_options().intra_op_num_threads)
+            self.threads.append(self._session.last_threads if self._fixed_threads is None
+                                else self._fixed_threads)
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
         return self._timed(self._session.run, *args, **kwargs)

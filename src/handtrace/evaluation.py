@@ -239,6 +239,11 @@ def match_hands(
     return pairs
 
 
+def _rounded(x: float, digits: int) -> float | None:
+    """``x`` rounded for JSON output; ``None`` for NaN (a figure with nothing to measure)."""
+    return None if np.isnan(x) else round(float(x), digits)
+
+
 @dataclass
 class HandScore:
     """One ground-truth hand of one image and how well it was found."""
@@ -295,9 +300,6 @@ class ImageRecord:
     hands: list[HandScore] = field(default_factory=list)
 
     def to_dict(self, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> dict[str, Any]:
-        def num(x: float, nd: int = 3) -> float | None:
-            return None if np.isnan(x) else round(float(x), nd)
-
         return {
             "name": self.name,
             "width": self.width,
@@ -308,10 +310,10 @@ class ImageRecord:
                 {
                     "gt_index": h.gt_index,
                     "pred_index": h.pred_index,
-                    "box_size": num(h.box_size, 2),
-                    "mean_error_px": num(h.mean_error, 2),
-                    **{f"pck@{a:g}": num(h.pck(a)) for a in thresholds},
-                    "errors_px": [num(e, 2) for e in h.errors],
+                    "box_size": _rounded(h.box_size, 2),
+                    "mean_error_px": _rounded(h.mean_error, 2),
+                    **{f"pck@{a:g}": _rounded(h.pck(a), 3) for a in thresholds},
+                    "errors_px": [_rounded(e, 2) for e in h.errors],
                 }
                 for h in self.hands
             ],
@@ -374,17 +376,14 @@ class Summary:
         return self.found / self.gt_hands if self.gt_hands else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
-        def num(x: float, nd: int = 4) -> float | None:
-            return None if np.isnan(x) else round(float(x), nd)
-
         return {
             "images": self.images,
             "gt_hands": self.gt_hands,
             "found": self.found,
-            "found_rate": num(self.found_rate),
-            **{f"pck@{a:g}": num(v) for a, v in self.pck.items()},
-            "mean_error_px": num(self.mean_error_px, 3),
-            "median_ms": num(self.median_ms, 2),
+            "found_rate": _rounded(self.found_rate, 4),
+            **{f"pck@{a:g}": _rounded(v, 4) for a, v in self.pck.items()},
+            "mean_error_px": _rounded(self.mean_error_px, 3),
+            "median_ms": _rounded(self.median_ms, 2),
         }
 
 

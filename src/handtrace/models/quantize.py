@@ -217,19 +217,18 @@ def quantize(source: Path, target: Path, data: np.ndarray, *, per_channel: bool 
         if fmt == "dynamic":
             quantize_dynamic(str(prepared), str(target), per_channel=per_channel, weight_type=QuantType.QInt8,
                              nodes_to_exclude=list(keep_float))
-            onnx.save(to_uint8_input(onnx.load(str(target))), str(target))
-            return target
-        calib = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
-                 "percentile": CalibrationMethod.Percentile}[method]
-        quantize_static(
-            str(prepared), str(target), _Reader(model.graph.input[0].name, data),
-            quant_format=QuantFormat.QDQ if fmt == "qdq" else QuantFormat.QOperator,
-            per_channel=per_channel, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            calibrate_method=calib, nodes_to_exclude=list(keep_float),
-            op_types_to_quantize=list(op_types) if op_types else None,
-            extra_options={"CalibMovingAverage": method == "minmax", "CalibPercentile": 99.99,
-                           "CalibTensorRangeSymmetric": False},
-        )
+        else:
+            calib = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+                     "percentile": CalibrationMethod.Percentile}[method]
+            quantize_static(
+                str(prepared), str(target), _Reader(model.graph.input[0].name, data),
+                quant_format=QuantFormat.QDQ if fmt == "qdq" else QuantFormat.QOperator,
+                per_channel=per_channel, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                calibrate_method=calib, nodes_to_exclude=list(keep_float),
+                op_types_to_quantize=list(op_types) if op_types else None,
+                extra_options={"CalibMovingAverage": method == "minmax", "CalibPercentile": 99.99,
+                               "CalibTensorRangeSymmetric": False},
+            )
     onnx.save(to_uint8_input(onnx.load(str(target))), str(target))
     return target
 
