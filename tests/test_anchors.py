@@ -30,8 +30,19 @@ def test_first_and_last_values():
 
 def test_cached_and_read_only():
     assert palm_anchors() is palm_anchors()
+    assert palm_anchors(128) is palm_anchors(128) and palm_anchors(128) is not palm_anchors()
     with pytest.raises(ValueError):
         palm_anchors()[0, 0] = 0.0
+
+
+def test_small_input_grid():
+    # The fallback's 128x128 input: 16x16 cells x 2 anchors, then 8x8 cells x 6.
+    a = palm_anchors(128)
+    assert a.shape == (896, 4)
+    np.testing.assert_allclose(a[0], [0.5 / 16, 0.5 / 16, 1, 1], rtol=1e-6)
+    np.testing.assert_allclose(a[511], [15.5 / 16, 15.5 / 16, 1, 1], rtol=1e-6)
+    np.testing.assert_allclose(a[512], [0.5 / 8, 0.5 / 8, 1, 1], rtol=1e-6)
+    np.testing.assert_allclose(a[-1], [7.5 / 8, 7.5 / 8, 1, 1], rtol=1e-6)
 
 
 def test_scales_when_not_fixed():

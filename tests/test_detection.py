@@ -137,6 +137,28 @@ def test_palm_detector_batches_images_through_the_model():
     np.testing.assert_allclose(single.boxes, out[0].boxes)
 
 
+def test_palm_detector_at_the_small_input_decodes_with_its_own_anchors():
+    # 128x128 input: 896 anchors, offsets in 128-px units; a box centred on the stride-16 cell (3, 5).
+    anchors = palm_anchors(128)
+    index = 512 + (3 * 8 + 5) * 6
+    regressors = np.zeros((1, 896, 18), np.float32)
+    regressors[0, index, 2:4] = 64.0  # half the input
+    logits = np.full((1, 896), -10.0, np.float32)
+    logits[0, index] = 5.0
+    calls = []
+
+    def model(batch):
+        calls.append(batch.shape)
+        return regressors, logits
+
+    image = np.zeros((300, 300, 3), np.uint8)
+    dets = PalmDetector(model, input_size=128)(image)
+    assert calls == [(1, 128, 128, 4)]
+    cx, cy = anchors[index, :2] * 300
+    np.testing.assert_allclose(anchors[index, :2], [5.5 / 8, 3.5 / 8])
+    np.testing.assert_allclose(dets.boxes[0], [cx - 75, cy - 75, cx + 75, cy + 75], atol=1e-3)
+
+
 def test_palm_detections_helpers():
     d = PalmDetections(np.array([[1, 2, 3, 4]], np.float32), np.ones((1, 7, 2), np.float32),
                        np.array([0.8], np.float32))

@@ -35,6 +35,19 @@ def test_bad_batches_are_named():
         model(np.zeros((1, 192, 192, 4), np.float32))  # floats are RGB only
     with pytest.raises(ValueError, match="uint8"):
         model(np.zeros((1, 192, 192, 3), np.int16))
+    small = PalmDetectorModel("lite", threads=1, input_size=128)
+    with pytest.raises(ValueError, match=r"\(N, 128, 128, 3\|4\)"):
+        small(np.zeros((1, 192, 192, 4), np.uint8))
+    with pytest.raises(ValueError, match="input_size"):
+        PalmDetectorModel("lite", input_size=160)
+
+
+def test_small_palm_input_runs_the_same_network():
+    # MediaPipe's .tflite takes only 192x192: the 128 model runs on onnxruntime even for backend="litert".
+    small = PalmDetectorModel("lite", threads=1, backend="litert", input_size=128)
+    assert small.backend == "onnx"
+    regressors, logits = small(np.zeros((2, 128, 128, 4), np.uint8))
+    assert regressors.shape == (2, 896, 18) and logits.shape == (2, 896)
 
 
 def test_uint8_input_round_trip_keeps_the_network():

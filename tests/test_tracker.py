@@ -176,12 +176,15 @@ def test_no_hand_photos(tracker, data_dir: Path, name: str):
 
 
 def test_full_frame_fallback_finds_a_hand_filling_the_frame(data_dir: Path):
-    # MediaPipe's detector finds no palm in this 256x256 close-up; the padded retry does.
+    # MediaPipe's detector finds no palm in this 256x256 close-up; the retry at the 128x128 input does.
     image = read_image(data_dir / "hand-graph-cnn-realworld" / "images" / "00283.jpg")
     with HandTracker(full_frame_fallback=False) as t:
         assert t.process(image) == []
+        assert t.stats.detector_runs == 1 and t._fallback_detector is None
     with HandTracker() as t:
+        assert t._fallback_detector is None  # no session until a frame needs it
         hands = t.process(image)
+        assert t.stats.detector_runs == 2 and t._fallback_detector.input_size == 128
     assert len(hands) == 1
     ann = json.loads((data_dir / "hand-graph-cnn-realworld" / "annotations_21kp.json").read_text())
     gt = next(np.asarray(s["keypoints_2d"]) for s in ann["samples"] if s["image"].endswith("00283.jpg"))

@@ -3,7 +3,8 @@
 Anchors are ``(x_center, y_center, width, height)`` in coordinates normalised to the 192x192 model input.
 Consecutive layers that share a stride share one feature map; each layer adds one anchor per aspect ratio
 plus one "interpolated" anchor between its scale and the next layer's, so the palm model gets
-24x24x2 + 12x12x6 = 2016 anchors.
+24x24x2 + 12x12x6 = 2016 anchors. The network is fully convolutional: at the 128x128 input of the
+full-frame fallback (:mod:`handtrace.tracker`) it has 16x16x2 + 8x8x6 = 896.
 """
 
 from __future__ import annotations
@@ -72,9 +73,11 @@ def ssd_anchors(
     return np.concatenate(blocks).astype(np.float32)
 
 
-@lru_cache(maxsize=1)
-def palm_anchors() -> np.ndarray:
-    """The palm detector's 2016 anchors, (2016, 4) float32, computed once (read-only array)."""
-    anchors = ssd_anchors()
+@lru_cache(maxsize=4)
+def palm_anchors(input_size: int = PALM_INPUT_SIZE) -> np.ndarray:
+    """The palm detector's anchors for a square input of ``input_size`` pixels, computed once per size
+    (read-only array): (2016, 4) float32 for the model's 192x192 input, (896, 4) for the 128x128 one.
+    """
+    anchors = ssd_anchors(input_size)
     anchors.setflags(write=False)
     return anchors

@@ -120,7 +120,7 @@ def decode_boxes(
 
     Args:
         regressors: (..., A, 18) raw offsets ``x, y, w, h`` then 7 keypoint ``x, y`` pairs, in input pixels.
-        anchors: (A, 4) ``x_center, y_center, w, h`` normalised; defaults to :func:`palm_anchors`.
+        anchors: (A, 4) ``x_center, y_center, w, h`` normalised; defaults to :func:`palm_anchors` (192).
         scale: input size the offsets are expressed in.
 
     Returns:
@@ -210,12 +210,15 @@ def postprocess(
     box: Letterbox,
     min_score: float = 0.5,
     iou_threshold: float = IOU_THRESHOLD,
+    input_size: int = PALM_INPUT_SIZE,
 ) -> PalmDetections:
     """Model outputs for one image -> :class:`PalmDetections` in image pixels.
 
     Args:
-        regressors: (2016, 18) raw regressors. logits: (2016,) raw score logits.
+        regressors: (A, 18) raw regressors. logits: (A,) raw score logits. A: the anchors of
+            :func:`palm_anchors` for ``input_size`` (2016 at 192).
         box: the :class:`Letterbox` the input was made with.
+        input_size: side of the square model input.
     """
     # Scores only for anchors whose logit is near or above the threshold's (a handful of 2016): the same
     # set as scoring all of them, without the work.
@@ -224,7 +227,7 @@ def postprocess(
     keep, scores = keep[scores >= min_score], scores[scores >= min_score]
     if keep.size == 0:
         return PalmDetections.empty()
-    boxes, keypoints = decode_boxes(regressors[keep], palm_anchors()[keep])
+    boxes, keypoints = decode_boxes(regressors[keep], palm_anchors(input_size)[keep], input_size)
     boxes, keypoints, kept_scores = weighted_nms(boxes, keypoints, scores, iou_threshold)
     return undo_letterbox(boxes, keypoints, kept_scores, box)
 
@@ -240,14 +243,16 @@ def undo_letterbox(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
 class PalmDetector:
     """Palm detection on RGB uint8 images.
 
-    ``model`` maps (N, 192, 192, 4) uint8 RGBA to regressors (N, 2016, 18) and logits (N, 2016).
+    ``model`` maps (N, S, S, 4) uint8 RGBA, S = ``input_size``, to regressors (N, A, 18) and logits (N, A),
+    A = ``len(palm_anchors(S))`` (2016 at the model's native 192).
     """
 
     def __init__(self, model: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], min_score: float = 0.5,
-                 iou_threshold: float = IOU_THRESHOLD) -> None:
+                 iou_threshold: float = IOU_THRESHOLD, input_size: int = PALM_INPUT_SIZE) -> None:
         self.model = model
         self.min_score = min_score
         self.iou_threshold = iou_threshold
+        self.input_size = input_size
 
     def __call__(self, image: np.ndarray) -> PalmDetections:
         """Detect palms in one RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4)."""
@@ -257,8 +262,9 @@ class PalmDetector:
         """Detect palms in several RGB uint8 images (any sizes) with one model call."""
         if not images:
             return []
-        batch = np.empty((len(images), PALM_INPUT_SIZE, PALM_INPUT_SIZE, 4), np.uint8)
-        boxes = [letterbox(im, out=tensor)[1] for im, tensor in zip(images, batch, strict=True)]
+        size = self.input_size
+        batch = np.empty((len(images), size, size, 4), np.uint8)
+        boxes = [letterbox(im, size, tensor)[1] for im, tensor in zip(images, batch, strict=True)]
         regressors, logits = self.model(batch)
-        return [postprocess(r, s, b, self.min_score, self.iou_threshold)
+        return [postprocess(r, s, b, self.min_score, self.iou_threshold, size)
                 for r, s, b in zip(regressors, logits, boxes, strict=True)]

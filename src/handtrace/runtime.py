@@ -21,8 +21,10 @@ from typing import NamedTuple
 import numpy as np
 
 PALM_INPUT_SIZE = 192
+#: Input sizes the palm detector is packaged at: its native 192x192, and 128x128 for the full-frame fallback
+#: (the network is fully convolutional; ``palm_detection_<variant>_128.onnx``).
+PALM_INPUT_SIZES = (192, 128)
 LANDMARK_INPUT_SIZE = 224
-NUM_ANCHORS = 2016
 VARIANTS = ("full", "lite")
 #: Model precisions: "float" (the converted models) or "int8" (``<name>_int8.onnx``, made by
 #: ``python -m handtrace.models.quantize``).
@@ -305,9 +307,9 @@ class _Network:
     family: str
 
     def __init__(self, variant: str = "full", threads: int | None = None, backend: str = "onnx",
-                 providers: list[str] | None = None, precision: str = "float") -> None:
+                 providers: list[str] | None = None, precision: str = "float", suffix: str = "") -> None:
         self.variant = _check_variant(variant)
-        name = f"{self.family}_{variant}"
+        name = f"{self.family}_{variant}{suffix}"
         onnx_name = _model_name(name, precision, backend)
         self.backend = backend
         self.precision = precision
@@ -327,17 +329,30 @@ class _Network:
 
 
 class PalmDetectorModel(_Network):
-    """BlazePalm: (N, 192, 192, 3|4) uint8 RGB(A) -> regressors (N, 2016, 18) and score logits (N, 2016).
+    """BlazePalm: (N, S, S, 3|4) uint8 RGB(A) -> regressors (N, A, 18) and score logits (N, A).
 
-    ``precision``: "float" (default) or "int8" (the quantized model; no faster for this model on x86).
+    ``input_size`` S: 192 (the model's own, A = 2016) or 128 (A = 896: the same network and weights on a
+    smaller input, which the full-frame fallback uses). MediaPipe's ``.tflite`` takes only 192, so the
+    128 model always runs on onnxruntime, whatever ``backend`` says. ``precision``: "float" (default) or
+    "int8" (not packaged: no faster for this model on x86).
     """
 
     family = "palm_detection"
 
+    def __init__(self, variant: str = "full", threads: int | None = None, backend: str = "onnx",
+                 providers: list[str] | None = None, precision: str = "float",
+                 input_size: int = PALM_INPUT_SIZE) -> None:
+        if input_size not in PALM_INPUT_SIZES:
+            raise ValueError(f"palm input_size must be one of {PALM_INPUT_SIZES}, got {input_size!r}")
+        self.input_size = input_size
+        native = input_size == PALM_INPUT_SIZE
+        super().__init__(variant, threads, backend if native else "onnx", providers, precision,
+                         suffix="" if native else f"_{input_size}")
+
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        images = _check_batch(images, PALM_INPUT_SIZE)
+        images = _check_batch(images, self.input_size)
         regressors, logits = self._run(images)
-        return regressors, logits.reshape(len(images), NUM_ANCHORS)
+        return regressors, logits.reshape(len(images), -1)
 
 
 class HandLandmarkModel(_Network):

@@ -5,7 +5,8 @@ Still images (``static_image_mode=True``) run MediaPipe's single pass plus two o
 * ``refine``: a second landmark pass on the region computed from the first pass's landmarks (the region
   MediaPipe tracks into the next video frame), kept when its presence score is clearly higher;
 * ``full_frame_fallback``: when the detector finds nothing (typically a hand filling the frame, larger than
-  the palm detector's anchors), detect again on the image padded with a black border.
+  the palm detector saw in training), detect again on the whole image fitted into a 128x128 input
+  instead of 192x192, where the hand looks a third smaller.
 
 Video (``static_image_mode=False``) tracks hands from frame to frame, and fixes MediaPipe's weak points:
 
@@ -23,7 +24,6 @@ Video (``static_image_mode=False``) tracks hands from frame to frame, and fixes 
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from handtrace.detection import PalmDetections, PalmDetector, box_iou_matrix
@@ -38,10 +38,12 @@ from handtrace.warp import prepare
 
 #: model_complexity -> model variant.
 VARIANTS = {0: "lite", 1: "full"}
-#: Border added on each side for the full-frame fallback (fraction of the image's long side), tried in order.
-#: On the shared photos 0.25 rescues every image that 0.1, 0.5 or 0.75 does; one retry keeps no-hand images
-#: cheap.
-FALLBACK_PADDINGS: tuple[float, ...] = (0.25,)
+#: Palm-detector input side for the full-frame fallback. The hand looks as small as on the 192 input with
+#: the image padded by a quarter of its long side on every side (what this fallback did first), without the
+#: black border and at about half a 192 run's cost. On 239 zoomed-in hand-graph photos the 192 detector
+#: misses, it finds 190 hands where the padded 192 view found 157 (96: also 190, 128 with an eighth of
+#: padding: 205 but a worse mmpose mean error); a single retry keeps images with no hand cheap.
+FALLBACK_INPUT_SIZE = 128
 #: Duplicate hands (MediaPipe Tasks' HandLandmarksDeduplicationCalculator).
 DUPLICATE_DISTANCE_RATIO = 0.2
 DUPLICATE_MIN_MATCHED = 10
@@ -103,7 +105,8 @@ class HandTracker:
         min_tracking_confidence: hand-presence threshold of the landmark model.
         mirrored: the images are mirrored (selfie view); only changes the handedness labels.
         refine: run a second landmark pass on the region derived from the first pass's landmarks.
-        full_frame_fallback: when no palm is found, detect again on the image padded with a black border.
+        full_frame_fallback: when no palm is found, detect again on the whole image at a smaller detector
+            input (128x128), for hands that fill the frame.
         num_threads: inference threads (default: every core up to 4).
         backend: "onnx" (default) or "litert" (MediaPipe's original .tflite files, for checking).
         smooth_landmarks: video mode: smooth each track's landmarks with a One Euro filter.
@@ -163,6 +166,8 @@ class HandTracker:
         variant = VARIANTS[model_complexity]
         self._detector: PalmDetector | None = PalmDetector(
             PalmDetectorModel(variant, num_threads, backend), min_score=self.min_detection_confidence)
+        self._fallback_model = (variant, num_threads, backend)
+        self._fallback_detector: PalmDetector | None = None  # created on first use
         self._landmarker: LandmarkEstimator | None = LandmarkEstimator(
             HandLandmarkModel(variant, num_threads, backend, precision=precision))
         self.smooth_landmarks = smooth_landmarks
@@ -184,6 +189,7 @@ class HandTracker:
     def close(self) -> None:
         """Release the models; :meth:`process` raises afterwards."""
         self._detector = None
+        self._fallback_detector = None
         self._landmarker = None
 
     def reset(self) -> None:
@@ -239,19 +245,18 @@ class HandTracker:
         detections = self._detect_once(image)
         if len(detections) or not self.full_frame_fallback:
             return detections
-        h, w = image.shape[:2]
-        for fraction in FALLBACK_PADDINGS:
-            pad = round(fraction * max(h, w))
-            padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-            detections = self._detect_once(padded)
-            if len(detections):
-                return detections.translated(-pad, -pad)
-        return detections
+        if self._fallback_detector is None:  # most videos and photos never need it: no session until then
+            from handtrace.runtime import PalmDetectorModel
 
-    def _detect_once(self, image: np.ndarray) -> PalmDetections:
+            self._fallback_detector = PalmDetector(
+                PalmDetectorModel(*self._fallback_model, input_size=FALLBACK_INPUT_SIZE),
+                min_score=self.min_detection_confidence, input_size=FALLBACK_INPUT_SIZE)
+        return self._detect_once(image, self._fallback_detector)
+
+    def _detect_once(self, image: np.ndarray, detector: PalmDetector | None = None) -> PalmDetections:
         assert self._detector is not None
         self.stats.detector_runs += 1
-        return self._detector(image)
+        return (detector or self._detector)(image)
 
     def _landmarks(self, image: np.ndarray, rois: np.ndarray) -> LandmarkBatch:
         """One batched landmark-model call on all regions (K, 5) of the image."""

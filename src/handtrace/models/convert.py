@@ -7,6 +7,10 @@ Weights are read with the ``tflite`` package, loaded into :mod:`palm_detector` /
 and exported with a dynamic batch axis. The originals store float16 weights; the ONNX files keep them
 as float16 initializers cast to float32 at load time, so nothing is lost and the files stay small. The
 exported input is 8-bit RGB(A) pixels, scaled to [0, 1] inside the graph (:mod:`image_input`).
+
+The palm detector is also exported at a 128x128 input (``<name>_128.onnx``), the view the tracker's
+full-frame fallback uses. One file with symbolic height and width would do, but onnxruntime then runs the
+192 input 30% slower (and with different rounding), so each size gets its own fixed-shape file.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ MODELS = {
     "hand_landmark_lite": (HandLandmarkNet.lite, 224, ["image"],
                            ["landmarks", "presence", "handedness", "world_landmarks"]),
 }
+#: Further input sizes a model is exported at, as ``<name>_<size>.onnx`` (fully convolutional networks).
+EXTRA_SIZES: dict[str, tuple[int, ...]] = {"palm_detection_full": (128,), "palm_detection_lite": (128,)}
 
 
 def _load_layer(module: nn.Module, layer: TFLiteLayer, where: str) -> None:
@@ -92,10 +98,12 @@ def _store_float16(path: Path) -> None:
     onnx.save(model, str(path))
 
 
-def export_onnx(name: str, model: nn.Module, path: str | Path) -> Path:
+def export_onnx(name: str, model: nn.Module, path: str | Path, size: int | None = None) -> Path:
     """Export with a dynamic batch axis; the PyTorch model's NHWC float32 [0, 1] input becomes uint8
-    (N, H, W, 3|4) pixels (:func:`~handtrace.models.image_input.to_uint8_input`)."""
-    _, size, inputs, outputs = MODELS[name]
+    (N, H, W, 3|4) pixels (:func:`~handtrace.models.image_input.to_uint8_input`). ``size``: the square
+    input's side (default: the model's own)."""
+    _, native, inputs, outputs = MODELS[name]
+    size = size or native
     path = Path(path)
     example = torch.rand(2, size, size, 3)
     batch = torch.export.Dim("batch", min=1, max=64)
@@ -124,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         model = load_tflite(name, args.models_dir / f"{name}.tflite")
         out = export_onnx(name, model, args.output / f"{name}.onnx")
         print(f"{name}: {out} ({out.stat().st_size / 1e6:.1f} MB)")
+        for size in EXTRA_SIZES.get(name, ()):
+            out = export_onnx(name, model, args.output / f"{name}_{size}.onnx", size)
+            print(f"{name} at {size}x{size}: {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
