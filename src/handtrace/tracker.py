@@ -108,7 +108,8 @@ class HandTracker:
         full_frame_fallback: when no palm is found, detect again on the whole image at a smaller detector
             input (128x128), for hands that fill the frame.
         num_threads: inference threads (default: every core up to 4).
-        backend: "onnx" (default) or "litert" (MediaPipe's original .tflite files, for checking).
+        backend: "onnx" (default) or "litert" (MediaPipe's original .tflite files, for checking; the
+            fallback's 128x128 palm model has no .tflite original and runs on onnxruntime).
         smooth_landmarks: video mode: smooth each track's landmarks with a One Euro filter.
         detection_interval: video mode: while some but fewer than ``max_num_hands`` hands are tracked, run the
             palm detector on one frame in this many. A hand entering the view is found within this many
