@@ -244,15 +244,16 @@ class PalmDetector:
     """Palm detection on RGB uint8 images.
 
     ``model`` maps (N, S, S, 4) uint8 RGBA, S = ``input_size``, to regressors (N, A, 18) and logits (N, A),
-    A = ``len(palm_anchors(S))`` (2016 at the model's native 192).
+    A = ``len(palm_anchors(S))`` (2016 at the model's native 192). ``input_size`` defaults to the model's
+    own ``input_size`` attribute when it has one (:class:`~handtrace.runtime.PalmDetectorModel`), else 192.
     """
 
     def __init__(self, model: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], min_score: float = 0.5,
-                 iou_threshold: float = IOU_THRESHOLD, input_size: int = PALM_INPUT_SIZE) -> None:
+                 iou_threshold: float = IOU_THRESHOLD, input_size: int | None = None) -> None:
         self.model = model
         self.min_score = min_score
         self.iou_threshold = iou_threshold
-        self.input_size = input_size
+        self.input_size = input_size or getattr(model, "input_size", PALM_INPUT_SIZE)
 
     def __call__(self, image: np.ndarray) -> PalmDetections:
         """Detect palms in one RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4)."""

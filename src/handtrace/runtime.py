@@ -21,8 +21,9 @@ from typing import NamedTuple
 import numpy as np
 
 PALM_INPUT_SIZE = 192
-#: Input sizes the palm detector is packaged at: its native 192x192, and 128x128 for the full-frame fallback
-#: (the network is fully convolutional; ``palm_detection_<variant>_128.onnx``).
+#: Input sizes the palm detector is packaged at, native first: 192x192, and 128x128 for the full-frame
+#: fallback (the network is fully convolutional; ``palm_detection_<variant>_128.onnx``, exported by
+#: :mod:`handtrace.models.convert`).
 PALM_INPUT_SIZES = (192, 128)
 LANDMARK_INPUT_SIZE = 224
 VARIANTS = ("full", "lite")

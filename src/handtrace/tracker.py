@@ -251,7 +251,7 @@ class HandTracker:
 
             self._fallback_detector = PalmDetector(
                 PalmDetectorModel(*self._fallback_model, input_size=FALLBACK_INPUT_SIZE),
-                min_score=self.min_detection_confidence, input_size=FALLBACK_INPUT_SIZE)
+                min_score=self.min_detection_confidence)
         return self._detect_once(image, self._fallback_detector)
 
     def _detect_once(self, image: np.ndarray, detector: PalmDetector | None = None) -> PalmDetections:

@@ -28,6 +28,7 @@ from handtrace.models.image_input import to_uint8_input
 from handtrace.models.layers import FastPReLU
 from handtrace.models.palm_detector import PalmDetector
 from handtrace.models.tflite_weights import TFLiteLayer, read_layers
+from handtrace.runtime import PALM_INPUT_SIZES
 
 MODELS = {
     "palm_detection_full": (lambda: PalmDetector(depth=4), 192, ["image"], ["regressors", "scores"]),
@@ -37,8 +38,10 @@ MODELS = {
     "hand_landmark_lite": (HandLandmarkNet.lite, 224, ["image"],
                            ["landmarks", "presence", "handedness", "world_landmarks"]),
 }
-#: Further input sizes a model is exported at, as ``<name>_<size>.onnx`` (fully convolutional networks).
-EXTRA_SIZES: dict[str, tuple[int, ...]] = {"palm_detection_full": (128,), "palm_detection_lite": (128,)}
+#: Further input sizes a model is exported at, as ``<name>_<size>.onnx`` (fully convolutional networks):
+#: the palm sizes the runtime loads besides the native one.
+EXTRA_SIZES: dict[str, tuple[int, ...]] = {
+    name: PALM_INPUT_SIZES[1:] for name in ("palm_detection_full", "palm_detection_lite")}
 
 
 def _load_layer(module: nn.Module, layer: TFLiteLayer, where: str) -> None:
