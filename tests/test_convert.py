@@ -11,23 +11,26 @@ torch = pytest.importorskip("torch", reason="model conversion needs the optional
 pytest.importorskip("tflite", reason="model conversion needs the `convert` extra")
 
 
-@pytest.mark.parametrize(("name", "size"), [
-    ("palm_detection_full", 192), ("palm_detection_lite", 192), ("palm_detection_full", 128),
-    ("palm_detection_lite", 128), ("hand_landmark_full", 224), ("hand_landmark_lite", 224)])
-def test_pytorch_model_matches_shipped_onnx(models_dir, name, size):
+@pytest.mark.parametrize(("name", "shape"), [
+    ("palm_detection_full", (192, 192)), ("palm_detection_lite", (192, 192)),
+    ("palm_detection_full", (128, 128)), ("palm_detection_lite", (128, 192)),
+    ("palm_detection_full", (192, 96)), ("hand_landmark_full", (224, 224)),
+    ("hand_landmark_lite", (224, 224))])
+def test_pytorch_model_matches_shipped_onnx(models_dir, name, shape):
+    from handtrace.anchors import palm_anchors
     from handtrace.models.convert import load_tflite
 
     model = load_tflite(name, models_dir / f"{name}.tflite")
     rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 256, (2, size, size, 4), dtype=np.uint8)  # RGBA: the shipped models drop alpha
+    pixels = rng.integers(0, 256, (2, *shape, 4), dtype=np.uint8)  # RGBA: the shipped models drop alpha
     x = pixels[..., :3].astype(np.float32) / 255
     with torch.no_grad():
         ours = [t.numpy().reshape(2, -1) for t in model(torch.from_numpy(x))]
     variant = name.rsplit("_", 1)[1]
     palm = name.startswith("palm")
-    shipped = (PalmDetectorModel(variant, input_size=size) if palm else HandLandmarkModel(variant))(pixels)
-    if palm:  # 24x24x2 + 12x12x6 anchors at 192, 16x16x2 + 8x8x6 at 128
-        assert shipped[0].shape == (2, {192: 2016, 128: 896}[size], 18)
+    shipped = (PalmDetectorModel(variant) if palm else HandLandmarkModel(variant))(pixels)
+    if palm:  # one row per anchor, in anchor order: 2016 at 192x192, 1344 at 128x192, 1008 at 192x96
+        assert shipped[0].shape == (2, len(palm_anchors(*shape)), 18)
     for a, b in zip(ours, shipped, strict=True):
         np.testing.assert_allclose(a, np.asarray(b).reshape(2, -1), atol=1e-3, rtol=0)
 

@@ -13,6 +13,7 @@ from handtrace.detection import (
     box_iou,
     decode_boxes,
     letterbox,
+    palm_input_shape,
     postprocess,
     sigmoid_scores,
     weighted_nms,
@@ -23,7 +24,7 @@ def test_letterbox_wide_image_pads_top_and_bottom():
     image = np.full((50, 100, 3), 255, np.uint8)
     tensor, box = letterbox(image)
     assert tensor.shape == (192, 192, 4) and tensor.dtype == np.uint8
-    assert box == Letterbox(side=100.0, pad_x=0.0, pad_y=25.0)
+    assert box == Letterbox(width=100.0, height=100.0, pad_x=0.0, pad_y=25.0)
     rgb = tensor[..., :3]
     assert rgb[:47].max() == 0 and rgb[146:].max() == 0  # 48 rows of border each side
     assert rgb[50:142, 2:190].min() == 255
@@ -31,10 +32,50 @@ def test_letterbox_wide_image_pads_top_and_bottom():
 
 
 def test_letterbox_matrix_maps_image_corners_to_content_edges():
-    box = Letterbox(side=400.0, pad_x=100.0, pad_y=0.0)  # a 200 x 400 (w x h) image
+    box = Letterbox(width=400.0, height=400.0, pad_x=100.0, pad_y=0.0)  # a 200 x 400 (w x h) image
     m = box.matrix(192)
     corners = np.array([[0, 0, 1], [200, 400, 1]], float)
     np.testing.assert_allclose(corners @ m.T, [[48, 0], [144, 192]])
+
+
+@pytest.mark.parametrize(("image", "long_side", "expected"), [
+    ((1080, 1920), 192, (128, 192)),  # 108 rows of content -> 128
+    ((427, 640), 192, (128, 192)),  # 128.1 rows: shrunk by 0.1% rather than padded to 160
+    ((440, 640), 192, (160, 192)),  # 132 rows: padded
+    ((1080, 620), 192, (192, 128)),
+    ((500, 500), 192, (192, 192)),
+    ((382, 720), 128, (96, 128)),
+    ((10, 1000), 192, (32, 192)),  # never below one 32-pixel row
+])
+def test_palm_input_shape_fits_the_short_side_in_multiples_of_32(image, long_side, expected):
+    h, w = palm_input_shape(*image, long_side)
+    assert (h, w) == expected
+    scale = long_side / max(image)
+    assert h >= image[0] * scale - 3.2 and w >= image[1] * scale - 3.2  # fits, at most 3.2 px shrunk
+    assert h % 32 == 0 and w % 32 == 0
+
+
+def test_letterbox_into_a_rectangle_fits_and_centres_the_image():
+    image = np.full((50, 100, 3), 255, np.uint8)  # 2:1 into 128 x 192 (3:2): 32 rows of border in all
+    tensor, box = letterbox(image, (128, 192))
+    assert tensor.shape == (128, 192, 4)
+    assert box.width == 100.0 and box.height == pytest.approx(100 * 128 / 192)
+    assert box.pad_x == 0.0 and box.pad_y == pytest.approx((100 * 128 / 192 - 50) / 2)
+    rgb = tensor[..., :3]
+    assert rgb[:15].max() == 0 and rgb[113:].max() == 0 and rgb[18:110, 2:190].min() == 255
+    # Input corners <-> the covered image rectangle, both ways.
+    m, inv = box.matrix((128, 192)), box.input_to_image((128, 192))
+    corners = np.array([[-box.pad_x, -box.pad_y, 1], [100 + box.pad_x, 50 + box.pad_y, 1]])
+    np.testing.assert_allclose(corners @ m.T, [[0, 0], [192, 128]], atol=1e-9)
+    np.testing.assert_allclose(np.array([[192, 128, 1.0]]) @ inv.T, corners[1:, :2], atol=1e-9)
+    np.testing.assert_allclose(box.to_image(np.array([[0.5, 0.5]])), [[50, 25]])
+
+
+def test_letterbox_fit_keeps_mediapipes_square_exactly():
+    for h, w in [(427, 640), (640, 427), (300, 300)]:
+        box = Letterbox.fit(h, w, 192)
+        assert box.width == box.height == float(max(h, w))
+        assert (box.pad_x, box.pad_y) == ((max(h, w) - w) / 2, (max(h, w) - h) / 2)
 
 
 def test_sigmoid_scores_clip():
@@ -109,7 +150,7 @@ def _fake_outputs(index: int, logit: float = 5.0, size_px: float = 38.4):
 
 def test_postprocess_undoes_letterbox():
     # Image 400 wide x 200 high: input square covers y in [-100, 300].
-    box = Letterbox(side=400.0, pad_x=0.0, pad_y=100.0)
+    box = Letterbox(width=400.0, height=400.0, pad_x=0.0, pad_y=100.0)
     index = 1152 + (6 * 12 + 6) * 6  # stride-16 cell (6, 6): centre (6.5/12, 6.5/12)
     dets = postprocess(*_fake_outputs(index), box)
     assert len(dets) == 1
@@ -159,6 +200,59 @@ def test_palm_detector_at_the_small_input_decodes_with_its_own_anchors():
     np.testing.assert_allclose(dets.boxes[0], [cx - 75, cy - 75, cx + 75, cy + 75], atol=1e-3)
 
 
+class _AnySizeModel:
+    """A fake palm model taking any input size: one confident box at a given stride-16 cell."""
+
+    any_size = True
+    input_size = 192
+
+    def __init__(self, cell: tuple[int, int]) -> None:
+        self.cell, self.calls = cell, []
+
+    def __call__(self, batch):
+        n, h, w = batch.shape[:3]
+        self.calls.append(batch.shape)
+        anchors = palm_anchors(h, w)
+        index = (h // 8) * (w // 8) * 2 + (self.cell[0] * (w // 16) + self.cell[1]) * 6
+        regressors = np.zeros((n, len(anchors), 18), np.float32)
+        regressors[:, index, 2:4] = [w / 2, h / 2]  # half the input's width and height
+        logits = np.full((n, len(anchors)), -10.0, np.float32)
+        logits[:, index] = 5.0
+        return regressors, logits
+
+
+def test_palm_detector_runs_a_rectangular_input_that_fits_the_image():
+    model = _AnySizeModel(cell=(3, 5))
+    image = np.zeros((200, 300, 3), np.uint8)  # 3:2 -> 128 x 192, no border at all
+    dets = PalmDetector(model)(image)
+    assert model.calls == [(1, 128, 192, 4)]
+    cx, cy = 5.5 / 12 * 300, 3.5 / 8 * 200
+    np.testing.assert_allclose(dets.boxes[0], [cx - 75, cy - 50, cx + 75, cy + 50], atol=1e-3)
+    # square=True is MediaPipe's 192x192 letterbox, whatever the model accepts.
+    PalmDetector(model, square=True)(image)
+    assert model.calls[-1] == (1, 192, 192, 4)
+    # A batch runs at the smallest size every image fits.
+    PalmDetector(model).detect_batch([image, np.zeros((300, 200, 3), np.uint8)])
+    assert model.calls[-1] == (2, 192, 192, 4)
+    PalmDetector(model, input_size=128)(np.zeros((100, 300, 3), np.uint8))
+    assert model.calls[-1] == (1, 64, 128, 4)
+
+
+def test_rectangular_input_finds_the_palms_of_the_square_letterbox(data_dir):
+    from handtrace.io import read_image
+    from handtrace.runtime import PalmDetectorModel
+
+    path = data_dir / "tfjs-models" / "hands.jpg"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    image = read_image(path)  # 720 x 382, two hands: 96 x 192 instead of 192 x 192
+    model = PalmDetectorModel("full")
+    tight, square = PalmDetector(model)(image), PalmDetector(model, square=True)(image)
+    assert len(tight) == len(square) == 2
+    iou = np.array([box_iou(b, square.boxes).max() for b in tight.boxes])
+    assert iou.min() > 0.85, iou
+
+
 def test_palm_detections_helpers():
     d = PalmDetections(np.array([[1, 2, 3, 4]], np.float32), np.ones((1, 7, 2), np.float32),
                        np.array([0.8], np.float32))
@@ -174,7 +268,7 @@ def test_postprocess_keeps_exactly_the_anchors_above_the_score_threshold(min_sco
     rng = np.random.default_rng(3)
     logits = rng.normal(0, 4, len(palm_anchors())).astype(np.float32)
     regressors = rng.normal(0, 2, (len(palm_anchors()), 18)).astype(np.float32)
-    box = Letterbox(side=192.0, pad_x=0.0, pad_y=0.0)
+    box = Letterbox(width=192.0, height=192.0, pad_x=0.0, pad_y=0.0)
     got = postprocess(regressors, logits, box, min_score=min_score, iou_threshold=1.0)  # no merging
     expected = np.sort(sigmoid_scores(logits)[sigmoid_scores(logits) >= min_score])[::-1]
     np.testing.assert_allclose(got.scores, expected, rtol=1e-6)

@@ -29,25 +29,44 @@ def test_rgb_rgba_and_float_inputs_give_the_same_outputs(pixels):
 
 def test_bad_batches_are_named():
     model = PalmDetectorModel("lite", threads=1)
-    with pytest.raises(ValueError, match=r"\(N, 192, 192, 3\|4\)"):
+    with pytest.raises(ValueError, match=r"\(N, H, W \(multiples of 32\), 3\|4\)"):
         model(np.zeros((1, 192, 192, 2), np.uint8))
+    with pytest.raises(ValueError, match="multiples of 32"):
+        model(np.zeros((1, 192, 100, 4), np.uint8))
     with pytest.raises(ValueError, match="3\\|4"):
         model(np.zeros((1, 192, 192, 4), np.float32))  # floats are RGB only
     with pytest.raises(ValueError, match="uint8"):
         model(np.zeros((1, 192, 192, 3), np.int16))
-    small = PalmDetectorModel("lite", threads=1, input_size=128)
-    with pytest.raises(ValueError, match=r"\(N, 128, 128, 3\|4\)"):
-        small(np.zeros((1, 192, 192, 4), np.uint8))
-    with pytest.raises(ValueError, match="input_size"):
-        PalmDetectorModel("lite", input_size=160)
+    with pytest.raises(ValueError, match=r"\(N, 224, 224, 3\|4\)"):
+        HandLandmarkModel("lite", threads=1)(np.zeros((1, 192, 192, 4), np.uint8))
 
 
-def test_small_palm_input_runs_the_same_network():
-    # MediaPipe's .tflite takes only 192x192: the 128 model runs on onnxruntime even for backend="litert".
-    small = PalmDetectorModel("lite", threads=1, backend="litert", input_size=128)
-    assert small.backend == "onnx"
-    regressors, logits = small(np.zeros((2, 128, 128, 4), np.uint8))
-    assert regressors.shape == (2, 896, 18) and logits.shape == (2, 896)
+def test_palm_model_runs_any_multiple_of_32_one_session_per_size():
+    model = PalmDetectorModel("lite", threads=1)
+    assert model.any_size
+    for h, w in [(128, 192), (192, 128), (128, 128), (128, 192)]:
+        regressors, logits = model(np.zeros((2, h, w, 4), np.uint8))
+        assert regressors.shape == (2, (h // 8) * (w // 8) * 2 + (h // 16) * (w // 16) * 6, 18)
+        assert logits.shape == regressors.shape[:2]
+    assert list(model.session.sessions) == [(192, 192), (192, 128), (128, 128), (128, 192)]  # order of use
+
+
+def test_palm_sessions_are_capped_least_recently_used_first():
+    model = PalmDetectorModel("lite", threads=1)
+    cap = model.session.MAX_SIZES
+    sizes = [(32 * (k + 1), 160) for k in range(cap + 1)]
+    for h, w in sizes:
+        model(np.zeros((1, h, w, 4), np.uint8))
+    assert len(model.session.sessions) == cap and (192, 192) not in model.session.sessions
+    assert list(model.session.sessions)[-1] == sizes[-1]
+
+
+def test_litert_palm_model_takes_192_only():
+    pytest.importorskip("ai_edge_litert")
+    model = PalmDetectorModel("lite", threads=1, backend="litert")
+    assert not model.any_size
+    with pytest.raises(ValueError, match=r"\(N, 192, 192, 3\|4\)"):
+        model(np.zeros((1, 128, 192, 4), np.uint8))
 
 
 def test_uint8_input_round_trip_keeps_the_network():

@@ -1,10 +1,11 @@
 """SSD anchors of the palm detector (MediaPipe's ``SsdAnchorsCalculator``, palm_detection_cpu.pbtxt options).
 
-Anchors are ``(x_center, y_center, width, height)`` in coordinates normalised to the 192x192 model input.
-Consecutive layers that share a stride share one feature map; each layer adds one anchor per aspect ratio
-plus one "interpolated" anchor between its scale and the next layer's, so the palm model gets
-24x24x2 + 12x12x6 = 2016 anchors. The network is fully convolutional: at the 128x128 input of the
-full-frame fallback (:mod:`handtrace.tracker`) it has 16x16x2 + 8x8x6 = 896.
+Anchors are ``(x_center, y_center, width, height)`` in coordinates normalised to the model input (x by its
+width, y by its height). Consecutive layers that share a stride share one feature map; each layer adds one
+anchor per aspect ratio plus one "interpolated" anchor between its scale and the next layer's, so the palm
+model gets 24x24x2 + 12x12x6 = 2016 anchors at MediaPipe's 192x192 input. The network is fully
+convolutional and :mod:`handtrace.detection` feeds it inputs that fit the image, e.g. 128 high and 192
+wide for a 3:2 photo: 16x24x2 + 8x12x6 = 1344 anchors.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _layer_scale(min_scale: float, max_scale: float, index: int, num_layers: int
 
 
 def ssd_anchors(
-    input_size: int = PALM_INPUT_SIZE,
+    input_size: int | tuple[int, int] = PALM_INPUT_SIZE,
     strides: tuple[int, ...] = PALM_STRIDES,
     min_scale: float = PALM_MIN_SCALE,
     max_scale: float = PALM_MAX_SCALE,
@@ -38,12 +39,13 @@ def ssd_anchors(
     offset: float = 0.5,
     fixed_anchor_size: bool = True,
 ) -> np.ndarray:
-    """Generate SSD anchors for a square input.
+    """Generate SSD anchors for an input of ``input_size`` pixels: a side, or ``(height, width)``.
 
     Returns:
         (A, 4) float32 ``x_center, y_center, width, height`` (normalised), ordered feature map by feature map,
         then row, column, anchor - the order of the model's output rows.
     """
+    height, width = (input_size, input_size) if isinstance(input_size, int) else input_size
     num_layers = len(strides)
     blocks: list[np.ndarray] = []
     layer = 0
@@ -61,11 +63,12 @@ def ssd_anchors(
                 r = math.sqrt(interpolated_scale_aspect_ratio)
                 sizes.append((s * r, s / r))
             layer += 1
-        cells = math.ceil(input_size / stride)
-        centers = (np.arange(cells, dtype=np.float64) + offset) / cells
-        cy, cx = np.meshgrid(centers, centers, indexing="ij")  # row-major: y outer, x inner
+        rows, columns = math.ceil(height / stride), math.ceil(width / stride)
+        cy, cx = np.meshgrid((np.arange(rows, dtype=np.float64) + offset) / rows,
+                             (np.arange(columns, dtype=np.float64) + offset) / columns,
+                             indexing="ij")  # row-major: y outer, x inner
         wh = np.ones((len(sizes), 2)) if fixed_anchor_size else np.asarray(sizes)
-        block = np.empty((cells, cells, len(sizes), 4))
+        block = np.empty((rows, columns, len(sizes), 4))
         block[..., 0] = cx[..., None]
         block[..., 1] = cy[..., None]
         block[..., 2:] = wh
@@ -73,11 +76,11 @@ def ssd_anchors(
     return np.concatenate(blocks).astype(np.float32)
 
 
-@lru_cache(maxsize=4)
-def palm_anchors(input_size: int = PALM_INPUT_SIZE) -> np.ndarray:
-    """The palm detector's anchors for a square input of ``input_size`` pixels, computed once per size
-    (read-only array): (2016, 4) float32 for the model's 192x192 input, (896, 4) for the 128x128 one.
+@lru_cache(maxsize=16)
+def palm_anchors(height: int = PALM_INPUT_SIZE, width: int | None = None) -> np.ndarray:
+    """The palm detector's anchors for an input ``height`` x ``width`` pixels (square when ``width`` is
+    None), computed once per size (read-only array): (2016, 4) float32 at 192x192, (1344, 4) at 128x192.
     """
-    anchors = ssd_anchors(input_size)
+    anchors = ssd_anchors((height, height if width is None else width))
     anchors.setflags(write=False)
     return anchors

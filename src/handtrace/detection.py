@@ -1,13 +1,18 @@
-"""Palm detection: letterbox to 192x192, decode the SSD outputs, weighted NMS, undo the letterbox.
+"""Palm detection: letterbox, decode the SSD outputs, weighted NMS, undo the letterbox.
 
 Mirrors MediaPipe's palm_detection_cpu.pbtxt (``ImageToTensorCalculator`` with ``keep_aspect_ratio`` and a
 zero border, ``TensorsToDetectionsCalculator``, ``NonMaxSuppressionCalculator`` in ``WEIGHTED`` mode,
-``DetectionLetterboxRemovalCalculator``). Coordinates inside this module are normalised to the square
-letterboxed input until :func:`undo_letterbox` turns them into image pixels.
+``DetectionLetterboxRemovalCalculator``), with one change: MediaPipe letterboxes every image into 192x192,
+so a 16:9 frame leaves 44% of the input black. The network is fully convolutional, so :class:`PalmDetector`
+fits the image into 192 pixels on its long side and :func:`palm_input_shape` rows or columns on the short
+one (the next multiple of 32): a 3:2 photo runs at 128x192, in two thirds of the time. Square images get
+MediaPipe's input exactly. Coordinates inside this module are normalised to the letterboxed input (x by its
+width, y by its height) until :func:`undo_letterbox` turns them into image pixels.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -15,6 +20,11 @@ import numpy as np
 
 from handtrace.anchors import PALM_INPUT_SIZE, palm_anchors
 from handtrace.warp import warp_into
+
+#: The palm network's input sides are multiples of this (its coarsest feature map is 1/32 scale).
+PALM_SIZE_MULTIPLE = 32
+#: Share of a multiple the short side may overshoot and still round down (the image shrinks to fit).
+SHORT_SIDE_SLACK = 0.1
 
 NUM_KEYPOINTS = 7
 SCORE_CLIP = 100.0
@@ -25,31 +35,65 @@ WRIST = 0
 MIDDLE_MCP = 2
 
 
+def _hw(size: int | tuple[int, int]) -> tuple[int, int]:
+    """``(height, width)`` of a model input given as a side or as ``(height, width)``."""
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def palm_input_shape(height: int, width: int, long_side: int = PALM_INPUT_SIZE,
+                     multiple: int = PALM_SIZE_MULTIPLE) -> tuple[int, int]:
+    """The smallest palm-model input ``(height, width)`` an image of ``height`` x ``width`` pixels fits at
+    ``long_side`` pixels on its long side: the short side rounded up to a multiple of ``multiple``, or down
+    when it overshoots by less than a tenth of one (a 640x427 photo fits 128x192 at 99.9% of its size).
+
+    E.g. (1080, 1920) -> (128, 192), (427, 640) -> (128, 192), (1080, 620) -> (192, 128), square -> square.
+    """
+    scale = long_side / max(height, width)
+    short = [min(long_side, multiple * math.ceil(d * scale / multiple - SHORT_SIDE_SLACK))
+             for d in (height, width)]
+    return (long_side, max(short[1], multiple)) if height >= width else (max(short[0], multiple), long_side)
+
+
 @dataclass(frozen=True)
 class Letterbox:
-    """How an image was fitted into the square model input.
+    """How an image was fitted into the model input: scaled by one factor to fit, and centred.
 
-    The image's long side spans the whole input and the short side is centred, so the input square covers
-    image pixels ``[-pad_x, W + pad_x] x [-pad_y, H + pad_y]``, of side ``side = max(W, H)``.
+    The input covers image pixels ``[-pad_x, W + pad_x] x [-pad_y, H + pad_y]``: ``width`` x ``height``
+    image pixels.
     """
 
-    side: float  # image pixels covered by the input square
+    width: float  # image pixels the input spans horizontally
+    height: float  # image pixels the input spans vertically
     pad_x: float  # image pixels of border left of the image (and right of it)
     pad_y: float  # image pixels of border above the image (and below it)
 
-    def matrix(self, size: int = PALM_INPUT_SIZE) -> np.ndarray:
-        """(2, 3) float64 affine matrix from image pixels to input pixels."""
-        s = size / self.side
-        return np.array([[s, 0.0, s * self.pad_x], [0.0, s, s * self.pad_y]])
+    @classmethod
+    def fit(cls, image_height: int, image_width: int, size: int | tuple[int, int] = PALM_INPUT_SIZE
+            ) -> Letterbox:
+        """The letterbox of an image into an input of ``size`` (a side or ``(height, width)``)."""
+        in_h, in_w = _hw(size)
+        # The side that fills the input spans exactly its own pixels (no rounding on it).
+        if image_width * in_h >= image_height * in_w:
+            width, height = float(image_width), image_width * in_h / in_w
+        else:
+            width, height = image_height * in_w / in_h, float(image_height)
+        return cls(width, height, (width - image_width) / 2, (height - image_height) / 2)
 
-    def input_to_image(self, size: int = PALM_INPUT_SIZE) -> np.ndarray:
+    def matrix(self, size: int | tuple[int, int] = PALM_INPUT_SIZE) -> np.ndarray:
+        """(2, 3) float64 affine matrix from image pixels to input pixels."""
+        in_h, in_w = _hw(size)
+        sx, sy = in_w / self.width, in_h / self.height
+        return np.array([[sx, 0.0, sx * self.pad_x], [0.0, sy, sy * self.pad_y]])
+
+    def input_to_image(self, size: int | tuple[int, int] = PALM_INPUT_SIZE) -> np.ndarray:
         """(2, 3) float64 affine matrix from input pixels to image pixels (inverse of :meth:`matrix`)."""
-        s = self.side / size
-        return np.array([[s, 0.0, -self.pad_x], [0.0, s, -self.pad_y]])
+        in_h, in_w = _hw(size)
+        return np.array([[self.width / in_w, 0.0, -self.pad_x], [0.0, self.height / in_h, -self.pad_y]])
 
     def to_image(self, points: np.ndarray) -> np.ndarray:
         """Normalised input coordinates (..., 2) -> image pixels (..., 2)."""
-        return points * self.side - np.array([self.pad_x, self.pad_y], dtype=points.dtype)
+        span = np.array([self.width, self.height], dtype=points.dtype)
+        return points * span - np.array([self.pad_x, self.pad_y], dtype=points.dtype)
 
 
 @dataclass(frozen=True)
@@ -84,19 +128,20 @@ class PalmDetections:
         return PalmDetections(self.boxes + np.tile(offset, 2), self.keypoints + offset, self.scores)
 
 
-def letterbox(image: np.ndarray, size: int = PALM_INPUT_SIZE, out: np.ndarray | None = None
+def letterbox(image: np.ndarray, size: int | tuple[int, int] = PALM_INPUT_SIZE, out: np.ndarray | None = None
               ) -> tuple[np.ndarray, Letterbox]:
-    """Fit an RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4) into a (size, size, 4) uint8 RGBA model
-    input, keeping aspect (written into ``out`` when given; alpha unspecified).
+    """Fit an RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4) into a model input of ``size`` (a side or
+    ``(height, width)``): a (height, width, 4) uint8 RGBA tensor keeping aspect (written into ``out`` when
+    given; alpha unspecified).
 
-    Like MediaPipe, the input square is mapped corner to corner (pixel edges, not centres) onto the output
-    with bilinear sampling and a zero border.
+    Like MediaPipe, the input rectangle is mapped corner to corner (pixel edges, not centres) onto the
+    output with bilinear sampling and a zero border.
     """
-    h, w = image.shape[:2]
-    box = Letterbox(side=float(max(h, w)), pad_x=(max(h, w) - w) / 2, pad_y=(max(h, w) - h) / 2)
+    in_h, in_w = _hw(size)
+    box = Letterbox.fit(image.shape[0], image.shape[1], (in_h, in_w))
     if out is None:
-        out = np.empty((size, size, 4), np.uint8)
-    tensor = warp_into(image, box.input_to_image(size), out, "zero")
+        out = np.empty((in_h, in_w, 4), np.uint8)
+    tensor = warp_into(image, box.input_to_image((in_h, in_w)), out, "zero")
     return tensor, box
 
 
@@ -114,14 +159,15 @@ def _logit_floor(min_score: float) -> float:
 
 
 def decode_boxes(
-    regressors: np.ndarray, anchors: np.ndarray | None = None, scale: float = PALM_INPUT_SIZE
+    regressors: np.ndarray, anchors: np.ndarray | None = None,
+    scale: float | tuple[float, float] = PALM_INPUT_SIZE,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Decode raw SSD regressors against anchors.
 
     Args:
         regressors: (..., A, 18) raw offsets ``x, y, w, h`` then 7 keypoint ``x, y`` pairs, in input pixels.
         anchors: (A, 4) ``x_center, y_center, w, h`` normalised; defaults to :func:`palm_anchors` (192).
-        scale: input size the offsets are expressed in.
+        scale: input size the offsets are expressed in: a side, or ``(width, height)``.
 
     Returns:
         boxes (..., A, 4) ``x_min, y_min, x_max, y_max`` and keypoints (..., A, 7, 2), both normalised.
@@ -129,6 +175,7 @@ def decode_boxes(
     if anchors is None:
         anchors = palm_anchors()
     centre, size = anchors[:, :2], anchors[:, 2:]
+    scale = np.asarray(scale, regressors.dtype)  # () or (2,): x by the width, y by the height
     xy = regressors[..., 0:2] / scale * size + centre
     wh = regressors[..., 2:4] / scale * size
     boxes = np.concatenate([xy - wh / 2, xy + wh / 2], axis=-1)
@@ -210,15 +257,15 @@ def postprocess(
     box: Letterbox,
     min_score: float = 0.5,
     iou_threshold: float = IOU_THRESHOLD,
-    input_size: int = PALM_INPUT_SIZE,
+    input_size: int | tuple[int, int] = PALM_INPUT_SIZE,
 ) -> PalmDetections:
     """Model outputs for one image -> :class:`PalmDetections` in image pixels.
 
     Args:
         regressors: (A, 18) raw regressors. logits: (A,) raw score logits. A: the anchors of
-            :func:`palm_anchors` for ``input_size`` (2016 at 192).
+            :func:`palm_anchors` for ``input_size`` (2016 at 192x192).
         box: the :class:`Letterbox` the input was made with.
-        input_size: side of the square model input.
+        input_size: the model input: a side, or ``(height, width)``.
     """
     # Scores only for anchors whose logit is near or above the threshold's (a handful of 2016): the same
     # set as scoring all of them, without the work.
@@ -227,7 +274,8 @@ def postprocess(
     keep, scores = keep[scores >= min_score], scores[scores >= min_score]
     if keep.size == 0:
         return PalmDetections.empty()
-    boxes, keypoints = decode_boxes(regressors[keep], palm_anchors(input_size)[keep], input_size)
+    in_h, in_w = _hw(input_size)
+    boxes, keypoints = decode_boxes(regressors[keep], palm_anchors(in_h, in_w)[keep], (in_w, in_h))
     boxes, keypoints, kept_scores = weighted_nms(boxes, keypoints, scores, iou_threshold)
     return undo_letterbox(boxes, keypoints, kept_scores, box)
 
@@ -243,29 +291,43 @@ def undo_letterbox(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
 class PalmDetector:
     """Palm detection on RGB uint8 images.
 
-    ``model`` maps (N, S, S, 4) uint8 RGBA, S = ``input_size``, to regressors (N, A, 18) and logits (N, A),
-    A = ``len(palm_anchors(S))`` (2016 at the model's native 192). ``input_size`` defaults to the model's
-    own ``input_size`` attribute when it has one (:class:`~handtrace.runtime.PalmDetectorModel`), else 192.
+    ``model`` maps (N, H, W, 4) uint8 RGBA to regressors (N, A, 18) and logits (N, A), A =
+    ``len(palm_anchors(H, W))``. ``input_size``: the input's long side, by default the model's own
+    ``input_size`` attribute when it has one (:class:`~handtrace.runtime.PalmDetectorModel`), else 192.
+    ``square``: letterbox every image into ``input_size`` x ``input_size``, as MediaPipe does; by default
+    only when the model does not accept other sizes (``model.any_size``). Otherwise the input is
+    :func:`palm_input_shape`: as wide and high as the image needs (the same detector, less black border to
+    run on).
     """
 
     def __init__(self, model: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], min_score: float = 0.5,
-                 iou_threshold: float = IOU_THRESHOLD, input_size: int | None = None) -> None:
+                 iou_threshold: float = IOU_THRESHOLD, input_size: int | None = None,
+                 square: bool | None = None) -> None:
         self.model = model
         self.min_score = min_score
         self.iou_threshold = iou_threshold
         self.input_size = input_size or getattr(model, "input_size", PALM_INPUT_SIZE)
+        self.square = not getattr(model, "any_size", False) if square is None else square
 
     def __call__(self, image: np.ndarray) -> PalmDetections:
         """Detect palms in one RGB (or RGBA, alpha unused) uint8 image (H, W, 3|4)."""
         return self.detect_batch([image])[0]
 
+    def input_shape(self, images: Sequence[np.ndarray]) -> tuple[int, int]:
+        """The model input ``(height, width)`` for a batch of images (the smallest all of them fit in)."""
+        size = self.input_size
+        if self.square:
+            return size, size
+        shapes = [palm_input_shape(im.shape[0], im.shape[1], size) for im in images]
+        return max(h for h, _ in shapes), max(w for _, w in shapes)
+
     def detect_batch(self, images: Sequence[np.ndarray]) -> list[PalmDetections]:
         """Detect palms in several RGB uint8 images (any sizes) with one model call."""
         if not images:
             return []
-        size = self.input_size
-        batch = np.empty((len(images), size, size, 4), np.uint8)
-        boxes = [letterbox(im, size, tensor)[1] for im, tensor in zip(images, batch, strict=True)]
+        shape = self.input_shape(images)
+        batch = np.empty((len(images), *shape, 4), np.uint8)
+        boxes = [letterbox(im, shape, tensor)[1] for im, tensor in zip(images, batch, strict=True)]
         regressors, logits = self.model(batch)
-        return [postprocess(r, s, b, self.min_score, self.iou_threshold, size)
+        return [postprocess(r, s, b, self.min_score, self.iou_threshold, shape)
                 for r, s, b in zip(regressors, logits, boxes, strict=True)]

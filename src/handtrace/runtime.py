@@ -21,10 +21,10 @@ from typing import NamedTuple
 import numpy as np
 
 PALM_INPUT_SIZE = 192
-#: Input sizes the palm detector is packaged at, native first: 192x192, and 128x128 for the full-frame
-#: fallback (the network is fully convolutional; ``palm_detection_<variant>_128.onnx``, exported by
-#: :mod:`handtrace.models.convert`).
-PALM_INPUT_SIZES = (192, 128)
+#: The packaged palm models take any input height and width that are multiples of ``PALM_SIZE_MULTIPLE``
+#: (the network is fully convolutional, down to 1/32 scale); these are the symbolic dimensions' names.
+PALM_SIZE_DIMS = ("height", "width")
+PALM_SIZE_MULTIPLE = 32
 LANDMARK_INPUT_SIZE = 224
 VARIANTS = ("full", "lite")
 #: Model precisions: "float" (the converted models) or "int8" (``<name>_int8.onnx``, made by
@@ -66,17 +66,24 @@ def _model_name(name: str, precision: str, backend: str) -> str:
     return f"{name}_{precision}"
 
 
-def _check_batch(images: np.ndarray, size: int) -> np.ndarray:
-    """``images`` as a contiguous uint8 (N, size, size, 3|4) batch.
+def _check_batch(images: np.ndarray, size: int | None, multiple: int = 1) -> np.ndarray:
+    """``images`` as a contiguous uint8 (N, size, size, 3|4) batch; with ``size`` None, (N, H, W, 3|4) with
+    H and W multiples of ``multiple``.
 
     uint8 RGB(A) passes as is; float RGB in [0, 1] is rounded to 8-bit pixels.
     """
     images = np.asarray(images)
     floating = np.issubdtype(images.dtype, np.floating)
     channels = (3,) if floating else (3, 4)
-    if images.ndim != 4 or images.shape[1:3] != (size, size) or images.shape[3] not in channels:
-        raise ValueError(f"expected a batch of shape (N, {size}, {size}, 3|4) uint8 RGB(A) or (N, {size}, "
-                         f"{size}, 3) float in [0, 1], got {images.shape} {images.dtype}")
+    hw = images.shape[1:3] if images.ndim == 4 else ()
+    if size is None:
+        sized = len(hw) == 2 and all(d > 0 and d % multiple == 0 for d in hw)
+        s = f"H, W (multiples of {multiple})"
+    else:
+        sized, s = hw == (size, size), f"{size}, {size}"
+    if not sized or images.shape[3] not in channels:
+        raise ValueError(f"expected a batch of shape (N, {s}, 3|4) uint8 RGB(A) or (N, {s}, 3) float in "
+                         f"[0, 1], got {images.shape} {images.dtype}")
     if floating:
         return np.rint(np.clip(images, 0.0, 1.0) * 255).astype(np.uint8)
     if images.dtype != np.uint8:
@@ -94,11 +101,15 @@ def default_threads() -> int:
 SESSION_CONFIG = {"session.force_spinning_stop": "1"}
 
 
-def create_session(path: Path, threads: int | None = None, providers: list[str] | None = None):
-    """An onnxruntime session with options chosen for small convolutional models."""
+def create_session(path: Path, threads: int | None = None, providers: list[str] | None = None,
+                   sizes: dict[str, int] | None = None):
+    """An onnxruntime session with options chosen for small convolutional models; ``sizes`` fixes symbolic
+    input dimensions by name (a graph planned for fixed sizes runs faster)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
+    for name, value in (sizes or {}).items():
+        opts.add_free_dimension_override_by_name(name, value)
     opts.intra_op_num_threads = threads or default_threads()
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -213,11 +224,13 @@ class AutoThreadsSession:
     1-thread session.
     """
 
-    def __init__(self, path: Path, threads: int, providers: list[str] | None = None) -> None:
+    def __init__(self, path: Path, threads: int, providers: list[str] | None = None,
+                 sizes: dict[str, int] | None = None) -> None:
         self.path = path
         self.threads = threads
         self.providers = providers
-        self.sessions: list = [create_session(path, 1, providers), None]
+        self.sizes = sizes
+        self.sessions: list = [create_session(path, 1, providers, sizes), None]
         self.chooser = ThreadChooser()
         self.calls = 0
         self.last_threads = 0  #: intra-op threads of the latest run (0: none yet)
@@ -227,7 +240,7 @@ class AutoThreadsSession:
         k = self.chooser.pick()
         session = self.sessions[k]
         if session is None:
-            session = self.sessions[k] = create_session(self.path, self.threads, self.providers)
+            session = self.sessions[k] = create_session(self.path, self.threads, self.providers, self.sizes)
         t0 = time.perf_counter()
         outputs = session.run(output_names, input_feed, run_options)
         elapsed = time.perf_counter() - t0
@@ -249,16 +262,53 @@ class AutoThreadsSession:
         return getattr(self.sessions[0], name)
 
 
-def make_session(path: Path, threads: int | None = None, providers: list[str] | None = None):
-    """The session a model runs on.
+def make_session(path: Path, threads: int | None = None, providers: list[str] | None = None,
+                 sizes: dict[str, int] | None = None):
+    """The session a model runs on (``sizes``: see :func:`create_session`).
 
     Exactly ``threads`` threads when given; else an :class:`AutoThreadsSession` choosing between 1 thread and
     :func:`default_threads` (a plain session on a single core or with other providers).
     """
     cpu_only = providers is None or list(providers) == ["CPUExecutionProvider"]
     if threads is None and cpu_only and default_threads() > 1:
-        return AutoThreadsSession(path, default_threads(), providers)
-    return create_session(path, threads, providers)
+        return AutoThreadsSession(path, default_threads(), providers, sizes)
+    return create_session(path, threads, providers, sizes)
+
+
+class SessionPerSize:
+    """A model with symbolic input height and width, run by one session per input size, each planned for
+    its size (:func:`make_session` with ``sizes``); sessions open on first use, and the least recently used
+    closes when more than ``MAX_SIZES`` are open. Other attributes are those of the last session run.
+    """
+
+    MAX_SIZES = 6  # photos come in a handful of aspect ratios; each session holds ~10 MB
+
+    def __init__(self, path: Path, threads: int | None, providers: list[str] | None,
+                 first: tuple[int, int]) -> None:
+        self.path, self.threads, self.providers = path, threads, providers
+        self.sessions: dict[tuple[int, int], object] = {}
+        self._last = self._session(first)
+
+    def _session(self, size: tuple[int, int]):
+        session = self.sessions.pop(size, None)
+        if session is None:
+            sizes = dict(zip(PALM_SIZE_DIMS, size, strict=True))
+            session = make_session(self.path, self.threads, self.providers, sizes)
+            if len(self.sessions) >= self.MAX_SIZES:
+                del self.sessions[next(iter(self.sessions))]
+        self.sessions[size] = session  # (re)inserted last: the dict is in order of use
+        return session
+
+    def run(self, output_names, input_feed, run_options=None):
+        """``InferenceSession.run`` on the session for the input's (N, H, W, C) height and width."""
+        images = next(iter(input_feed.values()))
+        self._last = self._session(tuple(images.shape[1:3]))
+        return self._last.run(output_names, input_feed, run_options)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):  # not set yet (during __init__): no recursion through self._last
+            raise AttributeError(name)
+        return getattr(self._last, name)
 
 
 class _LiteRTModel:
@@ -308,19 +358,22 @@ class _Network:
     family: str
 
     def __init__(self, variant: str = "full", threads: int | None = None, backend: str = "onnx",
-                 providers: list[str] | None = None, precision: str = "float", suffix: str = "") -> None:
+                 providers: list[str] | None = None, precision: str = "float") -> None:
         self.variant = _check_variant(variant)
-        name = f"{self.family}_{variant}{suffix}"
+        name = f"{self.family}_{variant}"
         onnx_name = _model_name(name, precision, backend)
         self.backend = backend
         self.precision = precision
         if backend == "onnx":
-            self.session = make_session(model_path(onnx_name), threads, providers)
+            self.session = self._open(model_path(onnx_name), threads, providers)
             self.input_name = self.session.get_inputs()[0].name
         elif backend == "litert":
             self._litert = _LiteRTModel(tflite_path(name), threads)
         else:
             raise ValueError(f"backend must be 'onnx' or 'litert', got {backend!r}")
+
+    def _open(self, path: Path, threads: int | None, providers: list[str] | None):
+        return make_session(path, threads, providers)
 
     def _run(self, images: np.ndarray) -> list[np.ndarray]:
         """Raw outputs, in the models' output order, for a batch already checked by ``_check_batch``."""
@@ -330,28 +383,30 @@ class _Network:
 
 
 class PalmDetectorModel(_Network):
-    """BlazePalm: (N, S, S, 3|4) uint8 RGB(A) -> regressors (N, A, 18) and score logits (N, A).
+    """BlazePalm: (N, H, W, 3|4) uint8 RGB(A) -> regressors (N, A, 18) and score logits (N, A).
 
-    ``input_size`` S: 192 (the model's own, A = 2016) or 128 (A = 896: the same network and weights on a
-    smaller input, which the full-frame fallback uses). MediaPipe's ``.tflite`` takes only 192, so the
-    128 model always runs on onnxruntime, whatever ``backend`` says. ``precision``: "float" (default) or
-    "int8" (not packaged: no faster for this model on x86).
+    The network is fully convolutional: on onnxruntime H and W may be any multiples of 32, and A is
+    ``len(palm_anchors(H, W))`` (2016 at MediaPipe's 192x192, 1344 at 128x192). Each size runs on its own
+    session, opened on first use. MediaPipe's ``.tflite`` (``backend="litert"``) takes 192x192 only
+    (``any_size`` False). ``precision``: "float" (default) or "int8" (not packaged: no faster for this model
+    on x86).
     """
 
     family = "palm_detection"
+    input_size = PALM_INPUT_SIZE
 
     def __init__(self, variant: str = "full", threads: int | None = None, backend: str = "onnx",
-                 providers: list[str] | None = None, precision: str = "float",
-                 input_size: int = PALM_INPUT_SIZE) -> None:
-        if input_size not in PALM_INPUT_SIZES:
-            raise ValueError(f"palm input_size must be one of {PALM_INPUT_SIZES}, got {input_size!r}")
-        self.input_size = input_size
-        native = input_size == PALM_INPUT_SIZE
-        super().__init__(variant, threads, backend if native else "onnx", providers, precision,
-                         suffix="" if native else f"_{input_size}")
+                 providers: list[str] | None = None, precision: str = "float") -> None:
+        super().__init__(variant, threads, backend, providers, precision)
+        #: Whether inputs other than 192x192 are accepted.
+        self.any_size = backend == "onnx"
+
+    def _open(self, path: Path, threads: int | None, providers: list[str] | None):
+        return SessionPerSize(path, threads, providers, first=(PALM_INPUT_SIZE, PALM_INPUT_SIZE))
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        images = _check_batch(images, self.input_size)
+        images = (_check_batch(images, None, PALM_SIZE_MULTIPLE) if self.any_size
+                  else _check_batch(images, PALM_INPUT_SIZE))
         regressors, logits = self._run(images)
         return regressors, logits.reshape(len(images), -1)
 

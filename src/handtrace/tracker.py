@@ -5,8 +5,8 @@ Still images (``static_image_mode=True``) run MediaPipe's single pass plus two o
 * ``refine``: a second landmark pass on the region computed from the first pass's landmarks (the region
   MediaPipe tracks into the next video frame), kept when its presence score is clearly higher;
 * ``full_frame_fallback``: when the detector finds nothing (typically a hand filling the frame, larger than
-  the palm detector saw in training), detect again on the whole image fitted into a 128x128 input
-  instead of 192x192, where the hand looks a third smaller.
+  the palm detector saw in training), detect again on the whole image fitted into 128 pixels (long side)
+  instead of 192, where the hand looks a third smaller.
 
 Video (``static_image_mode=False``) tracks hands from frame to frame, and fixes MediaPipe's weak points:
 
@@ -38,11 +38,11 @@ from handtrace.warp import prepare
 
 #: model_complexity -> model variant.
 VARIANTS = {0: "lite", 1: "full"}
-#: Palm-detector input side for the full-frame fallback. The hand looks as small as on the 192 input with
-#: the image padded by a quarter of its long side on every side (what this fallback did first), without the
-#: black border and at about half a 192 run's cost. On 239 zoomed-in hand-graph photos the 192 detector
-#: misses, it finds 190 hands where the padded 192 view found 157 (96: also 190, 128 with an eighth of
-#: padding: 205 but a worse mmpose mean error); a single retry keeps images with no hand cheap.
+#: Palm-detector input (long side) for the full-frame fallback. The hand looks as small as on the 192 input
+#: with the image padded by a quarter of its long side on every side (what this fallback did first),
+#: without the black border and at about half a 192 run's cost. On 239 zoomed-in hand-graph photos the 192
+#: detector misses, it finds 190 hands where the padded 192 view found 157 (96: also 190, 128 with an
+#: eighth of padding: 205 but a worse mmpose mean error); a single retry keeps images with no hand cheap.
 FALLBACK_INPUT_SIZE = 128
 #: Duplicate hands (MediaPipe Tasks' HandLandmarksDeduplicationCalculator).
 DUPLICATE_DISTANCE_RATIO = 0.2
@@ -106,10 +106,10 @@ class HandTracker:
         mirrored: the images are mirrored (selfie view); only changes the handedness labels.
         refine: run a second landmark pass on the region derived from the first pass's landmarks.
         full_frame_fallback: when no palm is found, detect again on the whole image at a smaller detector
-            input (128x128), for hands that fill the frame.
+            input (128 pixels on the long side), for hands that fill the frame.
         num_threads: inference threads (default: every core up to 4).
         backend: "onnx" (default) or "litert" (MediaPipe's original .tflite files, for checking; the
-            fallback's 128x128 palm model has no .tflite original and runs on onnxruntime).
+            .tflite palm model takes 192x192 only, so the fallback runs on onnxruntime).
         smooth_landmarks: video mode: smooth each track's landmarks with a One Euro filter.
         detection_interval: video mode: while some but fewer than ``max_num_hands`` hands are tracked, run the
             palm detector on one frame in this many. A hand entering the view is found within this many
@@ -165,9 +165,12 @@ class HandTracker:
         self.refine = refine
         self.full_frame_fallback = full_frame_fallback
         variant = VARIANTS[model_complexity]
+        # MediaPipe's 192x192 letterbox for the first look (its results, to the pixel); the fallback, ours
+        # alone, fits its input to the image instead (less border to run on: 96x128 for a 3:2 photo).
         self._detector: PalmDetector | None = PalmDetector(
-            PalmDetectorModel(variant, num_threads, backend), min_score=self.min_detection_confidence)
-        self._fallback_model = (variant, num_threads, backend)
+            PalmDetectorModel(variant, num_threads, backend), min_score=self.min_detection_confidence,
+            square=True)
+        self._fallback_model = (variant, num_threads)
         self._fallback_detector: PalmDetector | None = None  # created on first use
         self._landmarker: LandmarkEstimator | None = LandmarkEstimator(
             HandLandmarkModel(variant, num_threads, backend, precision=precision))
@@ -247,11 +250,13 @@ class HandTracker:
         if len(detections) or not self.full_frame_fallback:
             return detections
         if self._fallback_detector is None:  # most videos and photos never need it: no session until then
-            from handtrace.runtime import PalmDetectorModel
+            model = self._detector.model if getattr(self._detector.model, "any_size", False) else None
+            if model is None:  # MediaPipe's .tflite (backend "litert") takes 192x192 only
+                from handtrace.runtime import PalmDetectorModel
 
-            self._fallback_detector = PalmDetector(
-                PalmDetectorModel(*self._fallback_model, input_size=FALLBACK_INPUT_SIZE),
-                min_score=self.min_detection_confidence)
+                model = PalmDetectorModel(*self._fallback_model, backend="onnx")
+            self._fallback_detector = PalmDetector(model, min_score=self.min_detection_confidence,
+                                                   input_size=FALLBACK_INPUT_SIZE)
         return self._detect_once(image, self._fallback_detector)
 
     def _detect_once(self, image: np.ndarray, detector: PalmDetector | None = None) -> PalmDetections:

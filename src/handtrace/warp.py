@@ -82,23 +82,23 @@ class RGBAScratch:
 
 def warp_into(image: np.ndarray, to_image: np.ndarray, out: np.ndarray, border: str = "replicate",
               scratch: RGBAScratch | None = None) -> np.ndarray:
-    """Bilinear warp of an RGB or RGBA uint8 image (H, W, 3|4) into ``out`` (size, size, 4) uint8 RGBA.
+    """Bilinear warp of an RGB or RGBA uint8 image (H, W, 3|4) into ``out`` (h, w, 4) uint8 RGBA.
 
     ``to_image`` (2, 3): affine map from output pixels to image pixels (OpenCV's inverse map).
     ``border``: "zero" or "replicate" for samples outside the image. ``scratch``: converts the part of an
     RGB image the warp reads to RGBA first (same values, faster). The alpha channel is left unspecified
     (the models ignore it). Returns ``out``.
     """
-    size = out.shape[0]
+    dsize = (out.shape[1], out.shape[0])
     to_image = np.asarray(to_image, np.float64)
     if scratch is not None and image.shape[2] == 3:
-        image = scratch.source(image, to_image, size)
+        image = scratch.source(image, to_image, max(dsize))  # a square footprint covers the rectangle's
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     if image.shape[2] == 4:
-        cv2.warpAffine(image, to_image, (size, size), dst=out, flags=flags, borderMode=BORDERS[border],
+        cv2.warpAffine(image, to_image, dsize, dst=out, flags=flags, borderMode=BORDERS[border],
                        borderValue=0)
     else:  # a crop reading too much of a large frame to convert first
-        warped = cv2.warpAffine(image, to_image, (size, size), flags=flags, borderMode=BORDERS[border],
+        warped = cv2.warpAffine(image, to_image, dsize, flags=flags, borderMode=BORDERS[border],
                                 borderValue=0)
         cv2.cvtColor(warped, cv2.COLOR_RGB2RGBA, dst=out)
     return out

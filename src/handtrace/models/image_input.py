@@ -18,8 +18,15 @@ from onnx import TensorProto, helper, numpy_helper
 PREFIX = "uint8_input/"
 
 
+def _reads_leading_dims(node: onnx.NodeProto) -> bool:
+    """Whether ``node`` is a Shape reading only batch, height and width (the same for uint8 RGBA input)."""
+    ends = [a.i for a in node.attribute if a.name == "end"]
+    return node.op_type == "Shape" and bool(ends) and 0 < ends[0] <= 3
+
+
 def _first_transpose(model: onnx.ModelProto, input_name: str) -> onnx.NodeProto:
-    users = [n for n in model.graph.node if input_name in n.input]
+    # Exports with symbolic sizes also read the batch size off the input (a Shape node): it may stay.
+    users = [n for n in model.graph.node if input_name in n.input and not _reads_leading_dims(n)]
     transpose = users[0] if len(users) == 1 and users[0].op_type == "Transpose" else None
     perm = [list(a.ints) for a in transpose.attribute if a.name == "perm"] if transpose is not None else []
     if perm != [[0, 3, 1, 2]]:
@@ -32,6 +39,10 @@ def _image_dims(value: onnx.ValueInfoProto) -> list[onnx.TensorShapeProto.Dimens
     if len(dims) != 4:
         raise ValueError(f"input {value.name!r} is not a 4-D image batch")
     return dims
+
+
+def _size(dim: onnx.TensorShapeProto.Dimension) -> str | int:
+    return dim.dim_param or dim.dim_value
 
 
 def is_uint8_input(model: onnx.ModelProto) -> bool:
@@ -65,7 +76,7 @@ def to_uint8_input(model: onnx.ModelProto) -> onnx.ModelProto:
     del graph.node[:]
     graph.node.extend(nodes)
     pixels = helper.make_tensor_value_info(image.name, TensorProto.UINT8, [
-        batch.dim_param or batch.dim_value, height.dim_value, width.dim_value, "channels"])
+        *(_size(d) for d in (batch, height, width)), "channels"])
     graph.input.remove(image)
     graph.input.insert(0, pixels)
     return model
@@ -88,7 +99,7 @@ def to_float_input(model: onnx.ModelProto) -> onnx.ModelProto:
     del graph.initializer[:]
     graph.initializer.extend(kept)
     floats = helper.make_tensor_value_info(image.name, TensorProto.FLOAT, [
-        batch.dim_param or batch.dim_value, height.dim_value, width.dim_value, 3])
+        *(_size(d) for d in (batch, height, width)), 3])
     graph.input.remove(image)
     graph.input.insert(0, floats)
     return model
