@@ -18,6 +18,8 @@ import numpy as np
 #: Palm detector anchor options (mediapipe/modules/palm_detection/palm_detection_cpu.pbtxt).
 PALM_INPUT_SIZE = 192
 PALM_STRIDES = (8, 16, 16, 16)
+#: The palm network takes input sides that are multiples of this (its coarsest feature map is 1/32 scale).
+PALM_SIZE_MULTIPLE = 32
 PALM_MIN_SCALE = 0.1484375
 PALM_MAX_SCALE = 0.75
 

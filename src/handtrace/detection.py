@@ -18,11 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handtrace.anchors import PALM_INPUT_SIZE, palm_anchors
+from handtrace.anchors import PALM_INPUT_SIZE, PALM_SIZE_MULTIPLE, palm_anchors
 from handtrace.warp import warp_into
 
-#: The palm network's input sides are multiples of this (its coarsest feature map is 1/32 scale).
-PALM_SIZE_MULTIPLE = 32
 #: Share of a multiple the short side may overshoot and still round down (the image shrinks to fit).
 SHORT_SIDE_SLACK = 0.1
 

@@ -20,11 +20,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from handtrace.anchors import PALM_SIZE_MULTIPLE
+
 PALM_INPUT_SIZE = 192
 #: The packaged palm models take any input height and width that are multiples of ``PALM_SIZE_MULTIPLE``
-#: (the network is fully convolutional, down to 1/32 scale); these are the symbolic dimensions' names.
+#: (the network is fully convolutional); these are the symbolic dimensions' names.
 PALM_SIZE_DIMS = ("height", "width")
-PALM_SIZE_MULTIPLE = 32
 LANDMARK_INPUT_SIZE = 224
 VARIANTS = ("full", "lite")
 #: Model precisions: "float" (the converted models) or "int8" (``<name>_int8.onnx``, made by

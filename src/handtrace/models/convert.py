@@ -25,12 +25,13 @@ import onnx
 import torch
 from torch import nn
 
+from handtrace.anchors import PALM_SIZE_MULTIPLE
 from handtrace.models.hand_landmark import HandLandmarkNet
 from handtrace.models.image_input import to_uint8_input
 from handtrace.models.layers import FastPReLU
 from handtrace.models.palm_detector import PalmDetector
 from handtrace.models.tflite_weights import TFLiteLayer, read_layers
-from handtrace.runtime import PALM_SIZE_DIMS, PALM_SIZE_MULTIPLE
+from handtrace.runtime import PALM_SIZE_DIMS
 
 MODELS = {
     "palm_detection_full": (lambda: PalmDetector(depth=4), 192, ["image"], ["regressors", "scores"]),
