@@ -24,6 +24,11 @@ PALM_MIN_SCALE = 0.1484375
 PALM_MAX_SCALE = 0.75
 
 
+def input_hw(size: int | tuple[int, int]) -> tuple[int, int]:
+    """``(height, width)`` of a model input given as a side or as ``(height, width)``."""
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
 def _layer_scale(min_scale: float, max_scale: float, index: int, num_layers: int) -> float:
     # Linear interpolation over layers; a single layer takes the midpoint.
     if num_layers == 1:
@@ -47,7 +52,7 @@ def ssd_anchors(
         (A, 4) float32 ``x_center, y_center, width, height`` (normalised), ordered feature map by feature map,
         then row, column, anchor - the order of the model's output rows.
     """
-    height, width = (input_size, input_size) if isinstance(input_size, int) else input_size
+    height, width = input_hw(input_size)
     num_layers = len(strides)
     blocks: list[np.ndarray] = []
     layer = 0

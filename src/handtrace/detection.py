@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handtrace.anchors import PALM_INPUT_SIZE, PALM_SIZE_MULTIPLE, palm_anchors
+from handtrace.anchors import PALM_INPUT_SIZE, PALM_SIZE_MULTIPLE, input_hw, palm_anchors
 from handtrace.warp import warp_into
 
 #: Share of a multiple the short side may overshoot and still round down (the image shrinks to fit).
@@ -31,11 +31,6 @@ IOU_THRESHOLD = 0.3
 #: Palm keypoint indices.
 WRIST = 0
 MIDDLE_MCP = 2
-
-
-def _hw(size: int | tuple[int, int]) -> tuple[int, int]:
-    """``(height, width)`` of a model input given as a side or as ``(height, width)``."""
-    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
 def palm_input_shape(height: int, width: int, long_side: int = PALM_INPUT_SIZE,
@@ -69,7 +64,7 @@ class Letterbox:
     def fit(cls, image_height: int, image_width: int, size: int | tuple[int, int] = PALM_INPUT_SIZE
             ) -> Letterbox:
         """The letterbox of an image into an input of ``size`` (a side or ``(height, width)``)."""
-        in_h, in_w = _hw(size)
+        in_h, in_w = input_hw(size)
         # The side that fills the input spans exactly its own pixels (no rounding on it).
         if image_width * in_h >= image_height * in_w:
             width, height = float(image_width), image_width * in_h / in_w
@@ -79,13 +74,13 @@ class Letterbox:
 
     def matrix(self, size: int | tuple[int, int] = PALM_INPUT_SIZE) -> np.ndarray:
         """(2, 3) float64 affine matrix from image pixels to input pixels."""
-        in_h, in_w = _hw(size)
+        in_h, in_w = input_hw(size)
         sx, sy = in_w / self.width, in_h / self.height
         return np.array([[sx, 0.0, sx * self.pad_x], [0.0, sy, sy * self.pad_y]])
 
     def input_to_image(self, size: int | tuple[int, int] = PALM_INPUT_SIZE) -> np.ndarray:
         """(2, 3) float64 affine matrix from input pixels to image pixels (inverse of :meth:`matrix`)."""
-        in_h, in_w = _hw(size)
+        in_h, in_w = input_hw(size)
         return np.array([[self.width / in_w, 0.0, -self.pad_x], [0.0, self.height / in_h, -self.pad_y]])
 
     def to_image(self, points: np.ndarray) -> np.ndarray:
@@ -135,7 +130,7 @@ def letterbox(image: np.ndarray, size: int | tuple[int, int] = PALM_INPUT_SIZE, 
     Like MediaPipe, the input rectangle is mapped corner to corner (pixel edges, not centres) onto the
     output with bilinear sampling and a zero border.
     """
-    in_h, in_w = _hw(size)
+    in_h, in_w = input_hw(size)
     box = Letterbox.fit(image.shape[0], image.shape[1], (in_h, in_w))
     if out is None:
         out = np.empty((in_h, in_w, 4), np.uint8)
@@ -272,7 +267,7 @@ def postprocess(
     keep, scores = keep[scores >= min_score], scores[scores >= min_score]
     if keep.size == 0:
         return PalmDetections.empty()
-    in_h, in_w = _hw(input_size)
+    in_h, in_w = input_hw(input_size)
     boxes, keypoints = decode_boxes(regressors[keep], palm_anchors(in_h, in_w)[keep], (in_w, in_h))
     boxes, keypoints, kept_scores = weighted_nms(boxes, keypoints, scores, iou_threshold)
     return undo_letterbox(boxes, keypoints, kept_scores, box)

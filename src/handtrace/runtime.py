@@ -20,9 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from handtrace.anchors import PALM_SIZE_MULTIPLE
+from handtrace.anchors import PALM_INPUT_SIZE, PALM_SIZE_MULTIPLE
 
-PALM_INPUT_SIZE = 192
 #: The packaged palm models take any input height and width that are multiples of ``PALM_SIZE_MULTIPLE``
 #: (the network is fully convolutional); these are the symbolic dimensions' names.
 PALM_SIZE_DIMS = ("height", "width")

@@ -41,8 +41,14 @@ def _image_dims(value: onnx.ValueInfoProto) -> list[onnx.TensorShapeProto.Dimens
     return dims
 
 
-def _size(dim: onnx.TensorShapeProto.Dimension) -> str | int:
-    return dim.dim_param or dim.dim_value
+def _replace_input(graph: onnx.GraphProto, image: onnx.ValueInfoProto, elem_type: int,
+                   channels: int | str) -> None:
+    """Put a new first input in place of ``image``: same name, batch, height and width (fixed or symbolic),
+    element type ``elem_type`` and ``channels``."""
+    batch, height, width, _ = _image_dims(image)
+    sizes = [d.dim_param or d.dim_value for d in (batch, height, width)]
+    graph.input.remove(image)
+    graph.input.insert(0, helper.make_tensor_value_info(image.name, elem_type, [*sizes, channels]))
 
 
 def is_uint8_input(model: onnx.ModelProto) -> bool:
@@ -58,7 +64,7 @@ def to_uint8_input(model: onnx.ModelProto) -> onnx.ModelProto:
     if is_uint8_input(model):
         return model
     transpose = _first_transpose(model, image.name)
-    batch, height, width, _ = _image_dims(image)
+    _image_dims(image)  # a 4-D image batch, checked before the graph changes
     constants = {
         "start": np.array([0], np.int64), "end": np.array([3], np.int64), "axis": np.array([1], np.int64),
         "scale": np.array(1 / 255, np.float32),
@@ -75,10 +81,7 @@ def to_uint8_input(model: onnx.ModelProto) -> onnx.ModelProto:
     nodes = prologue + [n for n in graph.node if n is not transpose]
     del graph.node[:]
     graph.node.extend(nodes)
-    pixels = helper.make_tensor_value_info(image.name, TensorProto.UINT8, [
-        *(_size(d) for d in (batch, height, width)), "channels"])
-    graph.input.remove(image)
-    graph.input.insert(0, pixels)
+    _replace_input(graph, image, TensorProto.UINT8, "channels")
     return model
 
 
@@ -88,7 +91,7 @@ def to_float_input(model: onnx.ModelProto) -> onnx.ModelProto:
     if not is_uint8_input(model):
         return model
     image = graph.input[0]
-    batch, height, width, _ = _image_dims(image)
+    _image_dims(image)  # a 4-D image batch, checked before the graph changes
     scale = next(n for n in graph.node if n.name == PREFIX + "scale")
     nodes = [helper.make_node("Transpose", [image.name], [scale.output[0]], name=PREFIX + "float_transpose",
                               perm=[0, 3, 1, 2])]
@@ -98,8 +101,5 @@ def to_float_input(model: onnx.ModelProto) -> onnx.ModelProto:
     kept = [i for i in graph.initializer if not i.name.startswith(PREFIX)]
     del graph.initializer[:]
     graph.initializer.extend(kept)
-    floats = helper.make_tensor_value_info(image.name, TensorProto.FLOAT, [
-        *(_size(d) for d in (batch, height, width)), 3])
-    graph.input.remove(image)
-    graph.input.insert(0, floats)
+    _replace_input(graph, image, TensorProto.FLOAT, 3)
     return model
