@@ -32,6 +32,20 @@ def test_explicit_threads_give_a_plain_session():
     model = PalmDetectorModel("lite", threads=1)
     assert not isinstance(model.session, AutoThreadsSession)
     assert model.session.get_inputs()[0].shape[1:] == [192, 192, "channels"]
+    assert HandLandmarkModel("lite", threads=2).single_threaded() is None
+
+
+@pytest.mark.skipif(default_threads() < 2, reason="one core: a plain session is used")
+def test_single_threaded_model_shares_the_one_thread_session_and_its_outputs():
+    model = HandLandmarkModel("lite")
+    single = model.single_threaded()
+    assert single is not None and single.session is model.session.sessions[0]
+    assert model.session.calls == 0  # the copy does not run through the chooser
+    crops = np.random.default_rng(1).integers(0, 256, (2, 224, 224, 4), dtype=np.uint8)
+    both = model(crops)
+    for k in range(2):  # one crop at a time on one thread: the batch's rows, bit for bit
+        for a, b in zip(single(crops[k : k + 1]), both, strict=True):
+            np.testing.assert_array_equal(a[0], b[k])
 
 
 def _drive(chooser: ThreadChooser, calls: int, cost: tuple[float, float]) -> list[int]:

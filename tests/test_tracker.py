@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from handtrace import HandTracker, read_image
+from handtrace.runtime import default_threads
 from handtrace.tracker import duplicate_mask
 
 NO_HAND = ("banana", "bird", "cat_and_dog", "clock", "tabby", "face")
@@ -134,6 +135,36 @@ def test_hand_result_fields(tracker, data_dir: Path):
         assert 0.5 <= h.handedness_score <= 1.0 and h.handedness in ("Left", "Right")
         assert h.presence > 0.5 and h.detection_score >= 0.5
         assert h.id is None
+
+
+def test_two_hands_side_by_side_match_one_batched_call(data_dir: Path, tracker):
+    # Default threads: a still image's regions run in two groups on two threads (where there are two
+    # cores); a fixed thread count runs them as one batch. Same hands, bit for bit, and the same counts.
+    image = read_image(data_dir / "tfjs-models" / "hands.jpg")
+    with HandTracker(num_threads=2) as batched, HandTracker() as split:
+        for _ in range(3):
+            one, two = batched.process(image), split.process(image)
+            assert len(one) == len(two) == 2
+            for a, b in zip(one, two, strict=True):
+                np.testing.assert_array_equal(a.landmarks, b.landmarks)
+                np.testing.assert_array_equal(a.world_landmarks, b.world_landmarks)
+                assert (a.presence, a.handedness_score) == (b.presence, b.handedness_score)
+        ran_side_by_side = isinstance(split._side_by_side, tuple)
+        assert ran_side_by_side == (default_threads() > 1)
+        assert split.stats.landmark_crops == batched.stats.landmark_crops
+        assert split.stats.landmark_runs == batched.stats.landmark_runs * (2 if ran_side_by_side else 1)
+        if ran_side_by_side:  # a failure on the worker thread reaches the caller; the tracker carries on
+            here, there, worker = split._side_by_side
+
+            def broken(image, rois):
+                raise RuntimeError("worker group failed")
+
+            split._side_by_side = (here, broken, worker)
+            with pytest.raises(RuntimeError, match="worker group failed"):
+                split.process(image)
+            split._side_by_side = (here, there, worker)
+            assert len(split.process(image)) == 2
+    assert split._side_by_side is None  # close() stopped the worker
 
 
 def test_options_change_results(data_dir: Path, tracker):

@@ -10,6 +10,7 @@ originals.
 
 from __future__ import annotations
 
+import copy
 import os
 import statistics
 import time
@@ -258,6 +259,11 @@ class AutoThreadsSession:
         """Intra-op threads of the session in use now."""
         return 1 if self.chooser.best == 0 else self.threads
 
+    @property
+    def single_thread(self):
+        """The 1-thread session, for callers that run several calls side by side on different cores."""
+        return self.sessions[0]
+
     def __getattr__(self, name: str):
         return getattr(self.sessions[0], name)
 
@@ -418,6 +424,17 @@ class HandLandmarkModel(_Network):
     """
 
     family = "hand_landmark"
+
+    def single_threaded(self) -> HandLandmarkModel | None:
+        """This model on its 1-thread session, safe to call from several threads at once (one core each),
+        or None when it has none of its own (a fixed ``threads``, one core, LiteRT). Outputs are
+        bit-identical to the model's own."""
+        single = getattr(getattr(self, "session", None), "single_thread", None)
+        if single is None:
+            return None
+        model = copy.copy(self)
+        model.session = single
+        return model
 
     def __call__(self, crops: np.ndarray) -> LandmarkOutput:
         crops = _check_batch(crops, LANDMARK_INPUT_SIZE)

@@ -24,6 +24,8 @@ Video (``static_image_mode=False``) tracks hands from frame to frame, and fixes 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from handtrace.detection import PalmDetections, PalmDetector, box_iou_matrix
@@ -59,6 +61,23 @@ RECOVERY_MIN_PRESENCE = 0.9
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, np.float64), 1e-7, 1 - 1e-7)
     return np.log(p / (1 - p))
+
+
+#: Landmark estimators for the main and the worker thread, and the worker (``_still_landmarks``).
+_SideBySide = tuple[LandmarkEstimator, LandmarkEstimator, ThreadPoolExecutor]
+
+
+def _keep_better(first: LandmarkBatch, second: LandmarkBatch) -> LandmarkBatch:
+    """Per hand, the refined pass ``second`` where it scores clearly higher than ``first``, else ``first``."""
+    better = _logit(second.presence) > _logit(first.presence) + REFINE_MIN_LOGIT_GAIN
+    return first.where(better, second)
+
+
+def _first_and_refined(estimator: LandmarkEstimator, image: np.ndarray, rois: np.ndarray, refine: bool
+                       ) -> LandmarkBatch:
+    """The landmark pass on ``rois`` (K, 5) and, with ``refine``, the second pass on the regions it gives."""
+    first = estimator(image, rois)
+    return _keep_better(first, estimator(image, landmarks_to_roi(first.landmarks))) if refine else first
 
 
 def _landmark_boxes(landmarks: np.ndarray) -> np.ndarray:
@@ -174,6 +193,9 @@ class HandTracker:
         self._fallback_detector: PalmDetector | None = None  # created on first use
         self._landmarker: LandmarkEstimator | None = LandmarkEstimator(
             HandLandmarkModel(variant, num_threads, backend, precision=precision))
+        # Two estimators on the landmark model's 1-thread session and a worker thread (created on the
+        # first still image with two regions), or False where the model has no 1-thread session.
+        self._side_by_side: _SideBySide | bool | None = None
         self.smooth_landmarks = smooth_landmarks
         self.gestures: GestureRecognizer | None = (
             GestureRecognizer() if gestures is True else gestures if gestures else None)
@@ -195,6 +217,9 @@ class HandTracker:
         self._detector = None
         self._fallback_detector = None
         self._landmarker = None
+        if isinstance(self._side_by_side, tuple):
+            self._side_by_side[2].shutdown(wait=False)
+        self._side_by_side = None
 
     def reset(self) -> None:
         """Forget the tracked hands (start of a new video); statistics are kept."""
@@ -233,10 +258,44 @@ class HandTracker:
             return []
         # A little slack over max_num_hands: duplicates and low-presence detections are dropped afterwards.
         detections = detections[: 2 * self.max_num_hands]
-        batch = self._landmarks(image, detection_to_roi(detections.boxes, detections.keypoints))
-        if self.refine:
-            batch = self._refine(image, batch)
+        batch = self._still_landmarks(image, detection_to_roi(detections.boxes, detections.keypoints))
         return self._select(batch, detections.scores)
+
+    def _still_landmarks(self, image: np.ndarray, rois: np.ndarray) -> LandmarkBatch:
+        """Landmarks (first pass, and the refined one with ``refine``) of a still image's regions (K, 5).
+
+        Two regions or more go in two groups side by side, each on its own core with the model's 1-thread
+        session, the second group on a worker thread: each group's crops and geometry overlap the other's
+        model run, and two 1-thread runs take less time than one 2-thread run on both (5.9 against 6.3 ms
+        here, full model); the outputs are bit-identical. Where the machine is busy, the two groups share
+        the free core, which is what a 1-thread session would do anyway.
+        """
+        side = self._side_by_side_estimators() if len(rois) >= 2 else None
+        assert self._landmarker is not None
+        passes = 2 if self.refine else 1
+        self.stats.landmark_crops += passes * len(rois)
+        if side is None:
+            self.stats.landmark_runs += passes
+            return _first_and_refined(self._landmarker, image, rois, self.refine)
+        here, there, worker = side
+        split = (len(rois) + 1) // 2
+        later = worker.submit(_first_and_refined, there, image, rois[split:], self.refine)
+        try:
+            first = _first_and_refined(here, image, rois[:split], self.refine)
+        finally:
+            second = later.result()  # also when the first group failed: the worker must be done with image
+        self.stats.landmark_runs += 2 * passes
+        return LandmarkBatch.concat([first, second])
+
+    def _side_by_side_estimators(self) -> _SideBySide | None:
+        if self._side_by_side is None:
+            assert self._landmarker is not None
+            model, border = self._landmarker.model, self._landmarker.border
+            single = getattr(model, "single_threaded", lambda: None)()
+            self._side_by_side = False if single is None else (
+                LandmarkEstimator(single, border), LandmarkEstimator(single, border),
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="handtrace-landmarks"))
+        return self._side_by_side or None
 
     def detect(self, image: np.ndarray) -> PalmDetections:
         """Palm detections in image pixels, best first, with the full-frame fallback when enabled."""
@@ -275,9 +334,7 @@ class HandTracker:
         """Second landmark pass on regions from the first landmarks, kept where it scores clearly higher."""
         if len(batch) == 0:
             return batch
-        second = self._landmarks(image, landmarks_to_roi(batch.landmarks))
-        better = _logit(second.presence) > _logit(batch.presence) + REFINE_MIN_LOGIT_GAIN
-        return batch.where(better, second)
+        return _keep_better(batch, self._landmarks(image, landmarks_to_roi(batch.landmarks)))
 
     def _select(self, batch: LandmarkBatch, detection_scores: np.ndarray) -> list[Hand]:
         """Drop absent and duplicate hands, rank by presence, cap to max_num_hands, build :class:`Hand` s."""
