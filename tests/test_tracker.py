@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +168,35 @@ def test_two_hands_side_by_side_match_one_batched_call(data_dir: Path, tracker):
             split._side_by_side = (here, there, worker)
             assert len(split.process(image)) == 2
     assert split._side_by_side is None  # close() stopped the worker
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or default_threads() < 2, reason="needs fork and two cores")
+def test_side_by_side_works_in_a_forked_child(data_dir: Path):
+    # A child forked after the worker thread started has the executor but not the thread; without care
+    # its first two-hand image would wait forever for the worker.
+    image = read_image(data_dir / "tfjs-models" / "hands.jpg")
+    with HandTracker(model_complexity=0) as t:
+        expected = len(t.process(image))
+        assert isinstance(t._side_by_side, tuple)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: report the number of hands, then leave without running pytest's teardown
+            code = 1
+            try:
+                os.write(write, str(len(t.process(image))).encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        deadline = time.monotonic() + 30
+        while not (done := os.waitpid(pid, os.WNOHANG))[0] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not done[0]:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung on a two-hand image")
+        assert os.read(read, 16).decode() == str(expected) and os.WEXITSTATUS(done[1]) == 0
+        os.close(read)
 
 
 def test_options_change_results(data_dir: Path, tracker):

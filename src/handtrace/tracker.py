@@ -24,6 +24,7 @@ Video (``static_image_mode=False``) tracks hands from frame to frame, and fixes 
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -196,6 +197,7 @@ class HandTracker:
         # Two estimators on the landmark model's 1-thread session and a worker thread (created on the
         # first still image with two regions), or False where the model has no 1-thread session.
         self._side_by_side: _SideBySide | bool | None = None
+        self._side_by_side_pid = 0
         self.smooth_landmarks = smooth_landmarks
         self.gestures: GestureRecognizer | None = (
             GestureRecognizer() if gestures is True else gestures if gestures else None)
@@ -288,7 +290,10 @@ class HandTracker:
         return LandmarkBatch.concat([first, second])
 
     def _side_by_side_estimators(self) -> _SideBySide | None:
+        if isinstance(self._side_by_side, tuple) and self._side_by_side_pid != os.getpid():
+            self._side_by_side = None  # a forked child has the executor but not its thread: start another
         if self._side_by_side is None:
+            self._side_by_side_pid = os.getpid()
             assert self._landmarker is not None
             model, border = self._landmarker.model, self._landmarker.border
             single = getattr(model, "single_threaded", lambda: None)()
