@@ -47,6 +47,9 @@ class LandmarkBatch:
     @classmethod
     def concat(cls, batches: list[LandmarkBatch]) -> LandmarkBatch:
         """Several batches (of one image) as one."""
+        filled = [b for b in batches if len(b)]
+        if len(filled) == 1:  # the usual video frame: tracked hands and no new ones
+            return filled[0]
         return cls(*(np.concatenate([getattr(b, f) for b in batches]) for f in _FIELDS))
 
     def where(self, mask: np.ndarray, other: LandmarkBatch) -> LandmarkBatch:

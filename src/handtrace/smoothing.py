@@ -57,6 +57,8 @@ __all__ = [
 
 #: Landmarks spanning the palm triangle used for hand size: wrist, index MCP, pinky MCP.
 _PALM = (0, 5, 17)
+#: The triangle's sides as (ends, starts) landmark indices: each corner and the corner before it.
+_PALM_SIDES = (np.array(_PALM), np.roll(np.array(_PALM), 1))
 
 
 @dataclass(frozen=True)
@@ -131,9 +133,9 @@ def hand_scale(landmarks: np.ndarray, minimum: float = 1e-6) -> float:
     Returns:
         The size, in the landmarks' units.
     """
-    pts = np.asarray(landmarks, np.float64)[list(_PALM)]
-    sides = np.linalg.norm(pts - np.roll(pts, 1, axis=0), axis=-1)
-    size = float(sides.max())
+    pts = np.asarray(landmarks, np.float64)
+    sides = pts[_PALM_SIDES[0]] - pts[_PALM_SIDES[1]]  # (3, D): each corner minus the one before it
+    size = float(np.sqrt((sides * sides).sum(axis=-1)).max())
     return size if size > minimum else minimum
 
 
@@ -198,7 +200,8 @@ class OneEuroFilter:
         if self.vector_dims is None:
             speed = np.abs(self._dx_hat)
         else:
-            speed = np.linalg.norm(self._dx_hat[..., : self.vector_dims], axis=-1, keepdims=True)
+            v = self._dx_hat[..., : self.vector_dims]
+            speed = np.sqrt((v * v).sum(axis=-1, keepdims=True))  # the norm, without linalg's checks
         cutoff = p.min_cutoff + p.beta * speed
         self._x_hat = self._x_hat + smoothing_factor(cutoff, dt) * (x - self._x_hat)
         self._t, self._x_raw = t, x.copy()

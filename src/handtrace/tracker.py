@@ -71,7 +71,7 @@ _SideBySide = tuple[LandmarkEstimator, LandmarkEstimator, ThreadPoolExecutor]
 def _keep_better(first: LandmarkBatch, second: LandmarkBatch) -> LandmarkBatch:
     """Per hand, the refined pass ``second`` where it scores clearly higher than ``first``, else ``first``."""
     better = _logit(second.presence) > _logit(first.presence) + REFINE_MIN_LOGIT_GAIN
-    return first.where(better, second)
+    return first.where(better, second) if better.any() else first
 
 
 def _first_and_refined(estimator: LandmarkEstimator, image: np.ndarray, rois: np.ndarray, refine: bool

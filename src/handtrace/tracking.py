@@ -125,13 +125,13 @@ class Track:
         ``MAX_ROTATION_STEP`` per frame)."""
         steps = (frame - self.last_frame) * damping
         velocity = self.velocity.copy()
-        velocity[4] = np.clip(velocity[4], -MAX_ROTATION_STEP, MAX_ROTATION_STEP)
+        velocity[4] = min(max(velocity[4], -MAX_ROTATION_STEP), MAX_ROTATION_STEP)  # np.clip costs more
         return predict_regions(self.region[None], velocity[None], steps)[0]
 
     def vote_handedness(self, right_probability: float, weight: float = 1.0) -> None:
         """Add one frame's handedness evidence (probability of "Right" as the model reports it)."""
-        p = float(np.clip(right_probability, 1e-6, 1 - 1e-6))
-        logit = float(np.clip(np.log(p / (1 - p)), -_MAX_LOGIT, _MAX_LOGIT))
+        p = min(max(float(right_probability), 1e-6), 1 - 1e-6)
+        logit = min(max(float(np.log(p / (1 - p))), -_MAX_LOGIT), _MAX_LOGIT)
         self.handedness_logit += weight * logit
         self.handedness_votes += 1
         mean = self.handedness_logit / self.handedness_votes
