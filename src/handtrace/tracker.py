@@ -127,7 +127,9 @@ class HandTracker:
         refine: run a second landmark pass on the region derived from the first pass's landmarks.
         full_frame_fallback: when no palm is found, detect again on the whole image at a smaller detector
             input (128 pixels on the long side), for hands that fill the frame.
-        num_threads: inference threads (default: every core up to 4).
+        num_threads: inference threads (default: every core up to 4, one or all of them per model call as
+            measured speed decides; a still image with two hands or more then runs the hands' landmark
+            passes side by side, one thread each).
         backend: "onnx" (default) or "litert" (MediaPipe's original .tflite files, for checking; the
             .tflite palm model takes 192x192 only, so the fallback runs on onnxruntime).
         smooth_landmarks: video mode: smooth each track's landmarks with a One Euro filter.
