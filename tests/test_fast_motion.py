@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "fast_motion.py"
-
 
 @pytest.fixture(scope="module")
-def fm() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fast_motion", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fast_motion"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+def fm(load_benchmark) -> ModuleType:
+    return load_benchmark("fast_motion")
 
 
 @pytest.fixture(scope="module")

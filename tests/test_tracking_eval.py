@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "tracking_eval.py"
-
 
 @pytest.fixture(scope="module")
-def te() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("tracking_eval", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["tracking_eval"] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+def te(load_benchmark) -> ModuleType:
+    return load_benchmark("tracking_eval")
 
 
 def _hands(*xs: float) -> np.ndarray:

@@ -51,6 +51,7 @@ __all__ = [
     "OneEuroFilter",
     "OneEuroParams",
     "hand_scale",
+    "palm_size",
     "smoothing_factor",
     "steady_state_lag",
 ]
@@ -133,10 +134,15 @@ def hand_scale(landmarks: np.ndarray, minimum: float = 1e-6) -> float:
     Returns:
         The size, in the landmarks' units.
     """
-    pts = np.asarray(landmarks, np.float64)
-    sides = pts[_PALM_SIDES[0]] - pts[_PALM_SIDES[1]]  # (3, D): each corner minus the one before it
-    size = float(np.sqrt((sides * sides).sum(axis=-1)).max())
+    size = float(palm_size(landmarks))
     return size if size > minimum else minimum
+
+
+def palm_size(landmarks: np.ndarray) -> np.ndarray:
+    """:func:`hand_scale` without the lower bound, for any number of hands: (..., 21, D) -> (...)."""
+    pts = np.asarray(landmarks, np.float64)
+    sides = pts[..., _PALM_SIDES[0], :] - pts[..., _PALM_SIDES[1], :]  # each corner minus the one before it
+    return np.sqrt((sides * sides).sum(axis=-1)).max(axis=-1)
 
 
 class OneEuroFilter:

@@ -35,7 +35,7 @@ from handtrace.io import as_rgb_uint8
 from handtrace.landmarks import LandmarkBatch, LandmarkEstimator, decode_handedness
 from handtrace.results import Hand
 from handtrace.roi import detection_to_roi, landmarks_to_roi
-from handtrace.smoothing import LandmarkSmoother
+from handtrace.smoothing import LandmarkSmoother, palm_size
 from handtrace.tracking import Track, TrackerStats, TrackSet, overlapping
 from handtrace.warp import prepare
 
@@ -103,8 +103,7 @@ def duplicate_mask(landmarks: np.ndarray) -> np.ndarray:
     np.fill_diagonal(overlap, False)
     if not overlap.any():  # the usual case, separate hands: no need for the point distances
         return np.zeros(k, bool)
-    tri = xy[:, [0, 5, 17]]
-    size = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=-1).max(axis=1)  # (K,)
+    size = palm_size(xy)  # (K,)
     dist = np.linalg.norm(xy[:, None] - xy[None], axis=-1)  # (K, K, 21)
     matched = (dist < DUPLICATE_DISTANCE_RATIO * np.maximum(size[:, None], size[None])[..., None]).sum(-1)
     similar = (matched >= DUPLICATE_MIN_MATCHED) & overlap
