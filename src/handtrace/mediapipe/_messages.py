@@ -45,7 +45,9 @@ class _Message:
         default = self._scalars.get(name, _MISSING)
         if default is _MISSING:
             raise AttributeError(f"{type(self).__name__} has no field {name!r}")
-        object.__setattr__(self, name, type(default)(value))
+        # Float fields are float32 in MediaPipe's protos: store what reading them back there gives.
+        value = float(np.float32(value)) if isinstance(default, float) else type(default)(value)
+        object.__setattr__(self, name, value)
         self._set.add(name)
 
     def __getattr__(self, name: str) -> Any:  # only called for unset scalar fields
@@ -75,8 +77,9 @@ class _Message:
     def MergeFrom(self, other: _Message) -> None:
         for name in other._set:
             setattr(self, name, getattr(other, name))
-        for name in self._repeated:
-            getattr(self, name).extend(getattr(other, name))
+        for name in self._repeated:  # copies of the items, as protobuf makes
+            for item in getattr(other, name):
+                getattr(self, name).add().MergeFrom(item)
 
     def Clear(self) -> None:
         for name in list(self._set):
