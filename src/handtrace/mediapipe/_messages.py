@@ -203,16 +203,30 @@ class ClassificationListCollection(_Message):
     __slots__ = ("classification_list",)
 
 
+def _landmarks(kind: type[_Message], points: np.ndarray) -> list[Any]:
+    """Messages with x, y, z set from (N, 3) values, rounded to float32 as MediaPipe stores them (fast path:
+    the per-field checks of ``__setattr__`` are skipped, the values being known floats)."""
+    items = []
+    new, assign = object.__new__, object.__setattr__
+    for x, y, z in np.asarray(points, np.float32).astype(np.float64).tolist():
+        item = new(kind)
+        assign(item, "_set", {"x", "y", "z"})
+        assign(item, "x", x)
+        assign(item, "y", y)
+        assign(item, "z", z)
+        items.append(item)
+    return items
+
+
 def normalized_landmark_list(points: np.ndarray) -> NormalizedLandmarkList:
     """(21, 3) normalised x, y, z -> NormalizedLandmarkList."""
     out = NormalizedLandmarkList()
-    rows = np.asarray(points, np.float64).tolist()
-    out.landmark.extend(NormalizedLandmark(x=x, y=y, z=z) for x, y, z in rows)
+    list.extend(out.landmark, _landmarks(NormalizedLandmark, points))
     return out
 
 
 def landmark_list(points: np.ndarray) -> LandmarkList:
     """(21, 3) metres -> LandmarkList."""
     out = LandmarkList()
-    out.landmark.extend(Landmark(x=x, y=y, z=z) for x, y, z in np.asarray(points, np.float64).tolist())
+    list.extend(out.landmark, _landmarks(Landmark, points))
     return out
