@@ -34,6 +34,7 @@ from handtrace.mediapipe.solutions.hands_connections import (  # noqa: F401 (Med
     HAND_RING_FINGER_CONNECTIONS,
     HAND_THUMB_CONNECTIONS,
 )
+from handtrace.results import Hand
 from handtrace.tracker import HandTracker
 
 #: MediaPipe's legacy landmark-presence threshold on still images (its ``min_tracking_confidence`` only
@@ -73,6 +74,18 @@ class SolutionOutputs(NamedTuple):
     multi_hand_landmarks: list[NormalizedLandmarkList] | None
     multi_hand_world_landmarks: list[LandmarkList] | None
     multi_handedness: list[ClassificationList] | None
+
+
+def solution_outputs(hands: list[Hand], width: int, height: int) -> SolutionOutputs:
+    """MediaPipe's legacy result for hands found in a ``width`` x ``height`` image (``None`` s when none)."""
+    if not hands:
+        return SolutionOutputs(None, None, None)
+    return SolutionOutputs(
+        [normalized_landmark_list(normalized(h, width, height)) for h in hands],
+        [landmark_list(h.world_landmarks) for h in hands],
+        [ClassificationList(classification=[Classification(
+            index=handedness_index(h), score=h.handedness_score, label=h.handedness)]) for h in hands],
+    )
 
 
 class Hands:
@@ -125,15 +138,7 @@ class Hands:
         if array.ndim != 3 or array.shape[2] != 3:
             raise ValueError("Input image must contain three channel rgb data.")
         hands = self._tracker.process(array)
-        if not hands:
-            return SolutionOutputs(None, None, None)
-        width, height = image_size(array)
-        return SolutionOutputs(
-            [normalized_landmark_list(normalized(h, width, height)) for h in hands],
-            [landmark_list(h.world_landmarks) for h in hands],
-            [ClassificationList(classification=[Classification(
-                index=handedness_index(h), score=h.handedness_score, label=h.handedness)]) for h in hands],
-        )
+        return solution_outputs(hands, *image_size(array))
 
     def reset(self) -> None:
         """Forget the tracked hands (start of a new video)."""
