@@ -311,15 +311,12 @@ def drawing_cases() -> list[dict[str, Any]]:
     return cases
 
 
-def run_drawing(out: Path) -> None:
-    """Draw the cases with MediaPipe's drawing_utils; write the JSON and the PNG beside it."""
-    import cv2
-    import mediapipe as mp
+def draw_cases(mp: Any, landmark_pb2: Any, cases: list[dict[str, Any]]) -> Any:
+    """The cases drawn side by side (BGR) with ``mp.solutions.drawing_utils`` of the given module: MediaPipe
+    here, ``handtrace.mediapipe`` in tests/test_mediapipe_dropin.py."""
     import numpy as np
-    from mediapipe.framework.formats import landmark_pb2
 
     du, ds, hands = mp.solutions.drawing_utils, mp.solutions.drawing_styles, mp.solutions.hands
-    cases = drawing_cases()
     canvases = []
     for case in cases:
         image = np.full((*DRAWING_CANVAS, 3), 40, np.uint8)
@@ -337,9 +334,19 @@ def run_drawing(out: Path) -> None:
             du.draw_landmarks(image, lms, hands.HAND_CONNECTIONS, None,
                               du.DrawingSpec(color=(0, 255, 0), thickness=1))
         canvases.append(image)
+    return np.hstack(canvases)
+
+
+def run_drawing(out: Path) -> None:
+    """Draw the cases with MediaPipe's drawing_utils; write the JSON and the PNG beside it."""
+    import cv2
+    import mediapipe as mp
+    from mediapipe.framework.formats import landmark_pb2
+
+    cases = drawing_cases()
     out.write_text(json.dumps({"mediapipe_version": mp_version(), "canvas": list(DRAWING_CANVAS),
                                "cases": cases}) + "\n")
-    cv2.imwrite(str(out.with_suffix(".png")), np.hstack(canvases))
+    cv2.imwrite(str(out.with_suffix(".png")), draw_cases(mp, landmark_pb2, cases))
     print(f"wrote {out} and {out.with_suffix('.png')}", file=sys.stderr)
 
 

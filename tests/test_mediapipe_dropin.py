@@ -162,30 +162,12 @@ def test_legacy_process_checks_input_like_mediapipe():
 
 
 # -- drawing -------------------------------------------------------------------------------------------------
-def test_draw_landmarks_matches_mediapipe_pixel_for_pixel():
-    """The drawing fixture: MediaPipe 0.10.21's own draw_landmarks on synthetic hands
+def test_draw_landmarks_matches_mediapipe_pixel_for_pixel(load_benchmark):
+    """The drawing fixture: MediaPipe 0.10.21's own draw_landmarks on synthetic hands, drawn by the same code
     (benchmarks/mediapipe_reference.py drawing)."""
     doc = json.loads((FIXTURES / "mediapipe_0.10.21_drawing.json").read_text())
     reference = cv2.imread(str(FIXTURES / "mediapipe_0.10.21_drawing.png"))
-    du, ds, hands = mp.solutions.drawing_utils, mp.solutions.drawing_styles, mp.solutions.hands
-    canvases = []
-    for case in doc["cases"]:
-        image = np.full((*doc["canvas"], 3), 40, np.uint8)
-        lms = landmark_pb2.NormalizedLandmarkList()
-        for i, (x, y, z) in enumerate(case["landmarks"]):
-            lm = lms.landmark.add(x=x, y=y, z=z)
-            if "visibility" in case:
-                lm.visibility = case["visibility"][i]
-        if case["style"] == "defaults":
-            du.draw_landmarks(image, lms, hands.HAND_CONNECTIONS)
-        elif case["style"] == "hand_styles":
-            du.draw_landmarks(image, lms, hands.HAND_CONNECTIONS, ds.get_default_hand_landmarks_style(),
-                              ds.get_default_hand_connections_style())
-        else:
-            du.draw_landmarks(image, lms, hands.HAND_CONNECTIONS, None,
-                              du.DrawingSpec(color=(0, 255, 0), thickness=1))
-        canvases.append(image)
-    drawn = np.hstack(canvases)
+    drawn = load_benchmark("mediapipe_reference").draw_cases(mp, landmark_pb2, doc["cases"])
     assert (drawn != 40).any()
     assert np.array_equal(drawn, reference)
 

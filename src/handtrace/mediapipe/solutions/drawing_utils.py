@@ -63,11 +63,17 @@ def _hidden(landmark: Any) -> bool:
     return False
 
 
-def _ends(connection: Any) -> tuple[int, int]:
-    """(start, end) of a connection: a pair, or the Tasks API's ``Connection(start, end)``."""
-    if hasattr(connection, "start"):
-        return int(connection.start), int(connection.end)
-    return int(connection[0]), int(connection[1])
+def _edges(connections: Iterable[Any] | None, n: int) -> list[tuple[int, int]]:
+    """(start, end) of each connection (pairs, or the Tasks API's ``Connection(start, end)``), checked
+    against the ``n`` landmarks."""
+    edges = []
+    for c in connections or ():
+        a, b = (int(c.start), int(c.end)) if hasattr(c, "start") else (int(c[0]), int(c[1]))
+        if not (0 <= a < n and 0 <= b < n):
+            raise ValueError(f"Landmark index is out of range. Invalid connection from landmark #{a} to "
+                             f"landmark #{b}.")
+        edges.append((a, b))
+    return edges
 
 
 def _points(landmark_list: Any) -> list[Any]:
@@ -110,15 +116,10 @@ def draw_landmarks(
         px = _normalized_to_pixel_coordinates(lm.x, lm.y, cols, rows)
         if px is not None:
             pixels[i] = px
-    if connections:
-        for connection in connections:
-            a, b = _ends(connection)
-            if not (0 <= a < len(points) and 0 <= b < len(points)):
-                raise ValueError(f"Landmark index is out of range. Invalid connection from landmark #{a} to "
-                                 f"landmark #{b}.")
-            if a in pixels and b in pixels:
-                spec = _spec(connection_drawing_spec, (a, b))
-                cv2.line(image, pixels[a], pixels[b], spec.color, spec.thickness)
+    for a, b in _edges(connections, len(points)):
+        if a in pixels and b in pixels:
+            spec = _spec(connection_drawing_spec, (a, b))
+            cv2.line(image, pixels[a], pixels[b], spec.color, spec.thickness)
     if not (is_drawing_landmarks and landmark_drawing_spec):
         return
     for i, px in pixels.items():
@@ -155,15 +156,10 @@ def plot_landmarks(
         ax.scatter3D(xs=[-lm.z], ys=[lm.x], zs=[-lm.y], color=to_rgb,
                      linewidth=landmark_drawing_spec.thickness)
         shown[i] = (-lm.z, lm.x, -lm.y)
-    if connections:
-        line_rgb = [c / 255.0 for c in connection_drawing_spec.color[::-1]]
-        for connection in connections:
-            a, b = _ends(connection)
-            if not (0 <= a < len(points) and 0 <= b < len(points)):
-                raise ValueError(f"Landmark index is out of range. Invalid connection from landmark #{a} to "
-                                 f"landmark #{b}.")
-            if a in shown and b in shown:
-                ax.plot3D(xs=[shown[a][0], shown[b][0]], ys=[shown[a][1], shown[b][1]],
-                          zs=[shown[a][2], shown[b][2]], color=line_rgb,
-                          linewidth=connection_drawing_spec.thickness)
+    line_rgb = [c / 255.0 for c in connection_drawing_spec.color[::-1]]
+    for a, b in _edges(connections, len(points)):
+        if a in shown and b in shown:
+            ax.plot3D(xs=[shown[a][0], shown[b][0]], ys=[shown[a][1], shown[b][1]],
+                      zs=[shown[a][2], shown[b][2]], color=line_rgb,
+                      linewidth=connection_drawing_spec.thickness)
     plt.show()

@@ -13,6 +13,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from handtrace.mediapipe._convert import DROPIN_DEFAULTS, handedness_index, imag
 from handtrace.mediapipe._image import Image, as_rgb
 from handtrace.mediapipe.tasks.python.components.containers.category import Category
 from handtrace.mediapipe.tasks.python.components.containers.landmark import Landmark, NormalizedLandmark
+from handtrace.mediapipe.tasks.python.core.base_options import BaseOptions
 from handtrace.mediapipe.tasks.python.vision.core.image_processing_options import ImageProcessingOptions
 from handtrace.mediapipe.tasks.python.vision.core.vision_task_running_mode import (
     VisionTaskRunningMode as RunningMode,
@@ -29,6 +31,19 @@ from handtrace.results import Hand
 from handtrace.tracker import HandTracker
 
 _log = logging.getLogger("handtrace.mediapipe")
+
+
+@dataclass
+class HandTaskOptions:
+    """The options both hand tasks take, MediaPipe's names and defaults (``base_options`` is noted and
+    ignored: handtrace's packaged models run)."""
+
+    base_options: BaseOptions | None = None
+    running_mode: RunningMode = RunningMode.IMAGE
+    num_hands: int = 1
+    min_hand_detection_confidence: float = 0.5
+    min_hand_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
 
 
 def check_confidence(name: str, value: float) -> None:

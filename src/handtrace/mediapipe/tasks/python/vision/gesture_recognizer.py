@@ -22,11 +22,8 @@ from handtrace.mediapipe.tasks.python.components.containers.category import Cate
 from handtrace.mediapipe.tasks.python.components.containers.landmark import Landmark, NormalizedLandmark
 from handtrace.mediapipe.tasks.python.components.processors.classifier_options import ClassifierOptions
 from handtrace.mediapipe.tasks.python.core.base_options import BaseOptions
-from handtrace.mediapipe.tasks.python.vision._task import HandTask, hand_lists
+from handtrace.mediapipe.tasks.python.vision._task import HandTask, HandTaskOptions, hand_lists
 from handtrace.mediapipe.tasks.python.vision.core.image_processing_options import ImageProcessingOptions
-from handtrace.mediapipe.tasks.python.vision.core.vision_task_running_mode import (
-    VisionTaskRunningMode as RunningMode,
-)
 from handtrace.results import Hand
 
 __all__ = ["CANNED_GESTURES", "GestureRecognizer", "GestureRecognizerOptions", "GestureRecognizerResult"]
@@ -49,15 +46,9 @@ class GestureRecognizerResult:
 
 
 @dataclass
-class GestureRecognizerOptions:
+class GestureRecognizerOptions(HandTaskOptions):
     """Options of :class:`GestureRecognizer` (MediaPipe's, plus handtrace's extras)."""
 
-    base_options: BaseOptions | None = None
-    running_mode: RunningMode = RunningMode.IMAGE
-    num_hands: int = 1
-    min_hand_detection_confidence: float = 0.5
-    min_hand_presence_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
     canned_gesture_classifier_options: ClassifierOptions = field(default_factory=ClassifierOptions)
     custom_gesture_classifier_options: ClassifierOptions = field(default_factory=ClassifierOptions)
     result_callback: Callable[[GestureRecognizerResult, Image, int], None] | None = None

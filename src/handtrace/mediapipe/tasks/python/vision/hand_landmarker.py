@@ -22,11 +22,8 @@ from handtrace.mediapipe.solutions.hands import HandLandmark
 from handtrace.mediapipe.tasks.python.components.containers.category import Category
 from handtrace.mediapipe.tasks.python.components.containers.landmark import Landmark, NormalizedLandmark
 from handtrace.mediapipe.tasks.python.core.base_options import BaseOptions
-from handtrace.mediapipe.tasks.python.vision._task import HandTask, hand_lists
+from handtrace.mediapipe.tasks.python.vision._task import HandTask, HandTaskOptions, hand_lists
 from handtrace.mediapipe.tasks.python.vision.core.image_processing_options import ImageProcessingOptions
-from handtrace.mediapipe.tasks.python.vision.core.vision_task_running_mode import (
-    VisionTaskRunningMode as RunningMode,
-)
 from handtrace.results import Hand
 
 __all__ = ["HandLandmark", "HandLandmarker", "HandLandmarkerOptions", "HandLandmarkerResult",
@@ -71,15 +68,9 @@ class HandLandmarkerResult:
 
 
 @dataclass
-class HandLandmarkerOptions:
+class HandLandmarkerOptions(HandTaskOptions):
     """Options of :class:`HandLandmarker` (MediaPipe's, plus handtrace's extras)."""
 
-    base_options: BaseOptions | None = None
-    running_mode: RunningMode = RunningMode.IMAGE
-    num_hands: int = 1
-    min_hand_detection_confidence: float = 0.5
-    min_hand_presence_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
     result_callback: Callable[[HandLandmarkerResult, Image, int], None] | None = None
     #: handtrace's extras: One Euro smoothing in VIDEO / LIVE_STREAM, and other HandTracker options
     #: (``refine``, ``num_threads``, ``detection_interval``, ``precision``, ...).
