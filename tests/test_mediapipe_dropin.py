@@ -237,6 +237,26 @@ def test_gesture_recognizer_names(data_dir):
                            "Victory", "ILoveYou"}
 
 
+def test_rotation_degrees_turns_the_image_and_gives_results_in_its_frame(data_dir):
+    """As MediaPipe: the image is turned clockwise before detection, results come in the input's frame."""
+    upright = read_image(data_dir / "mediapipe-rs/pointing_up.jpg")[:, :400]  # not square
+    h, w = upright.shape[:2]
+    sideways = np.ascontiguousarray(np.rot90(upright))  # turned counter-clockwise: (x, y) -> (y, w - x)
+    with vision.HandLandmarker.create_from_model_path("hand_landmarker.task") as landmarker:
+        ref = landmarker.detect(np.ascontiguousarray(upright))  # an RGB array is taken too
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=sideways)
+        turned = [landmarker.detect(image, vision.ImageProcessingOptions(rotation_degrees=deg))
+                  for deg in (90, -270)]
+    assert len(ref.hand_landmarks) == 1
+    expected = np.array([[p.y * h, w - p.x * w] for p in ref.hand_landmarks[0]])  # pixels of `sideways`
+    expected_world = np.array([[p.y, -p.x, p.z] for p in ref.hand_world_landmarks[0]])
+    for result in turned:
+        got = np.array([[p.x * h, p.y * w] for p in result.hand_landmarks[0]])  # sideways is h wide, w high
+        world = np.array([[p.x, p.y, p.z] for p in result.hand_world_landmarks[0]])
+        assert np.abs(got - expected).max() < 1e-3 and np.abs(world - expected_world).max() < 1e-6
+        assert result.handedness[0][0].category_name == ref.handedness[0][0].category_name
+
+
 def _video_frames(path: Path, n: int) -> list[np.ndarray]:
     cap = cv2.VideoCapture(str(path))
     frames = []

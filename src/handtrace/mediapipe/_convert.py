@@ -13,7 +13,7 @@ import numpy as np
 from handtrace.results import Hand
 
 #: HandTracker options of the drop-in that differ from HandTracker's own defaults. Still images: MediaPipe's
-#: single landmark pass (``refine=False``), so landmarks land where MediaPipe's do (median 0.05% of the image
+#: single landmark pass (``refine=False``), so landmarks land where MediaPipe's do (mean 0.047% of the image
 #: size on the shared photos, tests/test_parity_mediapipe_dropin.py); the full-frame fallback stays on (it
 #: only runs when MediaPipe would find nothing). Gestures only where the API reports them (GestureRecognizer).
 DROPIN_DEFAULTS = {"refine": False, "gestures": False}

@@ -13,7 +13,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -51,17 +51,33 @@ def check_confidence(name: str, value: float) -> None:
         raise ValueError(f"Invalid `{name}` option: value must be in the range [0.0, 1.0]")
 
 
-def check_processing_options(options: ImageProcessingOptions | None) -> None:
-    """MediaPipe's checks, then handtrace's limit (no rotation)."""
+def quarter_turns(options: ImageProcessingOptions | None) -> int:
+    """Clockwise quarter turns to apply before detection, after MediaPipe's checks of the options."""
     if options is None:
-        return
+        return 0
     if options.rotation_degrees % 90 != 0:
         raise ValueError("Expected rotation to be a multiple of 90°.")
     if options.region_of_interest is not None:
         raise ValueError("This task doesn't support region-of-interest.")
-    if options.rotation_degrees % 360 != 0:
-        raise NotImplementedError("handtrace.mediapipe: rotation_degrees other than 0 is not supported; "
-                                  "rotate the image (np.rot90) before detection instead")
+    return int(options.rotation_degrees // 90) % 4
+
+
+def unrotate(hands: list[Hand], turns: int, width: int, height: int) -> list[Hand]:
+    """Hands found in the image turned ``turns`` quarter turns clockwise (``width`` x ``height``), given in
+    the input image's frame, as MediaPipe gives them: pixels and world landmarks turned back."""
+    if not turns:
+        return hands
+    out = []
+    for hand in hands:
+        xyz, world = np.array(hand.landmarks, np.float32), np.array(hand.world_landmarks, np.float32)
+        w, h = width, height
+        for _ in range(turns):  # one counter-clockwise quarter turn: (x, y) -> (y, w - x); world (y, -x)
+            xyz[:, :2] = np.c_[xyz[:, 1], w - xyz[:, 0]]
+            world[:, :2] = np.c_[world[:, 1], -world[:, 0]]
+            w, h = h, w
+        box = np.concatenate([xyz[:, :2].min(axis=0), xyz[:, :2].max(axis=0)]).astype(np.float32)
+        out.append(replace(hand, landmarks=xyz, world_landmarks=world, box=box))
+    return out
 
 
 def hand_lists(hands: list[Hand], width: int, height: int
@@ -114,7 +130,7 @@ class HandTask:
         self._last_timestamp: float | None = None
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._waiting: tuple[Image | np.ndarray, float] | None = None
+        self._waiting: tuple[Image | np.ndarray, float, Any] | None = None
         self._busy = False
         self._worker: threading.Thread | None = None
         self._closed = False
@@ -137,9 +153,10 @@ class HandTask:
         return ts
 
     def _run(self, image: Image | np.ndarray, timestamp_ms: float | None, processing: Any) -> Any:
-        check_processing_options(processing)
+        turns = quarter_turns(processing)
         rgb = as_rgb(image)
-        hands = self._tracker.process(rgb, timestamp_ms)
+        turned = np.ascontiguousarray(np.rot90(rgb, k=-turns)) if turns else rgb
+        hands = unrotate(self._tracker.process(turned, timestamp_ms), turns, *image_size(turned))
         width, height = image_size(rgb)
         return self._result(hands, width, height) if hands else self._empty()
 
@@ -160,10 +177,10 @@ class HandTask:
     # -- live stream -----------------------------------------------------------------------------------------
     def _async(self, image: Image | np.ndarray, timestamp_ms: int, processing: Any) -> None:
         self._require(RunningMode.LIVE_STREAM)
-        check_processing_options(processing)
+        quarter_turns(processing)  # bad options fail here, not on the worker
         with self._lock:
             ts = self._check_timestamp(timestamp_ms)
-            self._waiting = (image, ts)  # replaces (drops) a frame still waiting
+            self._waiting = (image, ts, processing)  # replaces (drops) a frame still waiting
             if self._worker is None:
                 self._worker = threading.Thread(target=self._serve, name="handtrace-mediapipe-live",
                                                 daemon=True)
@@ -177,10 +194,10 @@ class HandTask:
                     self._wake.wait()
                 if self._waiting is None:  # closed and nothing left
                     return
-                (image, ts), self._waiting = self._waiting, None
+                (image, ts, processing), self._waiting = self._waiting, None
                 self._busy = True
             try:
-                result = self._run(image, ts, None)
+                result = self._run(image, ts, processing)
                 assert self._callback is not None
                 self._callback(result, image, int(ts))
             except Exception:  # a failing callback must not stop the stream
