@@ -4,6 +4,7 @@ errors word for word as MediaPipe 0.10.21 gives them), and install() / python -m
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 import json
 import logging
@@ -18,7 +19,7 @@ import pytest
 
 import handtrace.mediapipe as mp
 from handtrace.io import read_image
-from handtrace.mediapipe.framework.formats import classification_pb2, landmark_pb2
+from handtrace.mediapipe.framework.formats import landmark_pb2
 from handtrace.mediapipe.tasks import python as mp_python
 from handtrace.mediapipe.tasks.python import vision
 
@@ -28,9 +29,26 @@ TWO_HANDS = "mediapipe-rs/google_sample_woman_hands.jpg"
 
 
 # -- messages ------------------------------------------------------------------------------------------------
-def test_landmark_list_behaves_like_the_protobuf():
-    lms = landmark_pb2.NormalizedLandmarkList()
-    lms.landmark.extend([landmark_pb2.NormalizedLandmark(x=0.25, y=0.5, z=-0.0) for _ in range(20)])
+@pytest.fixture(params=["_protobuf_messages", "_plain_messages"])
+def messages(request):
+    """Both implementations of the messages: protobuf classes, and the stand-ins used without protobuf."""
+    if request.param == "_protobuf_messages":
+        pytest.importorskip("google.protobuf")
+    return importlib.import_module(f"handtrace.mediapipe.{request.param}")
+
+
+def test_real_protobufs_when_protobuf_is_installed():
+    pytest.importorskip("google.protobuf")
+    from google.protobuf.message import Message
+
+    assert issubclass(landmark_pb2.NormalizedLandmarkList, Message)
+    assert landmark_pb2.NormalizedLandmark.DESCRIPTOR.full_name == "mediapipe.NormalizedLandmark"
+
+
+def test_landmark_list_behaves_like_the_protobuf(messages):
+    pb = messages
+    lms = pb.NormalizedLandmarkList()
+    lms.landmark.extend([pb.NormalizedLandmark(x=0.25, y=0.5, z=-0.0) for _ in range(20)])
     added = lms.landmark.add(x=0.809212506, y=0.0743578672, z=6.76563673e-07)
     assert len(lms.landmark) == 21 and lms.landmark[-1] is added
     assert [lm.x for lm in lms.landmark][:2] == [0.25, 0.25]
@@ -47,15 +65,16 @@ def test_landmark_list_behaves_like_the_protobuf():
     with pytest.raises(AttributeError):
         lms.landmark = []  # repeated fields cannot be assigned, as in protobuf
     with pytest.raises(TypeError):
-        lms.landmark.append(landmark_pb2.Landmark())
-    copy = landmark_pb2.NormalizedLandmarkList()
+        lms.landmark.append(pb.Landmark())
+    copy = pb.NormalizedLandmarkList()
     copy.CopyFrom(lms)
     assert copy == lms and copy.landmark[0] is not lms.landmark[0]
 
 
-def test_classification_list_prints_like_mediapipe():
-    handed = classification_pb2.ClassificationList(
-        classification=[classification_pb2.Classification(index=1, score=0.978523493, label="Right")])
+def test_classification_list_prints_like_mediapipe(messages):
+    pb = messages
+    handed = pb.ClassificationList(
+        classification=[pb.Classification(index=1, score=0.978523493, label="Right")])
     assert repr([handed]) == '[classification {\n  index: 1\n  score: 0.978523493\n  label: "Right"\n}\n]'
 
 
@@ -202,6 +221,11 @@ def test_legacy_results_on_a_photo(data_dir):
         assert c.label in ("Left", "Right") and c.index == {"Left": 0, "Right": 1}[c.label] and c.score > 0.5
     assert sorted(h.classification[0].label for h in results.multi_handedness) == ["Left", "Right"]
     assert h > 0 and w > 0
+    if importlib.util.find_spec("google.protobuf"):  # tutorials read handedness with MessageToDict
+        from google.protobuf.json_format import MessageToDict
+
+        labels = [MessageToDict(hd)["classification"][0]["label"] for hd in results.multi_handedness]
+        assert labels == [hd.classification[0].label for hd in results.multi_handedness]
 
 
 def test_tasks_results_match_legacy_results(data_dir):
