@@ -8,6 +8,7 @@ import importlib
 import inspect
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -327,8 +328,8 @@ def test_video_and_live_stream_modes(data_dir):
 
 
 # -- unmodified code: install() and python -m ----------------------------------------------------------------
-def _run(code: str, *args: str) -> subprocess.CompletedProcess:
-    env = {"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}
+def _run(code: str, *args: str, path: str = "") -> subprocess.CompletedProcess:
+    env = {"PYTHONPATH": os.pathsep.join(p for p in (str(SRC), path) if p), "PATH": "/usr/bin:/bin"}
     return subprocess.run([sys.executable, *args, "-c", code] if not args else [sys.executable, *args],
                           capture_output=True, text=True, env=env, timeout=120)
 
@@ -365,6 +366,31 @@ print("ok")
     done = _run(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_install_wins_over_an_installed_mediapipe(tmp_path):
+    """A MediaPipe 0.10.30+ installed (no ``solutions``), imported before install() or not."""
+    fake = tmp_path / "site" / "mediapipe"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("REAL = True\n")
+    code = """
+import mediapipe
+assert mediapipe.REAL and not hasattr(mediapipe, "solutions")
+import handtrace.mediapipe
+handtrace.mediapipe.install()
+import mediapipe as mp
+from mediapipe.solutions import hands
+assert mp is handtrace.mediapipe and hands.Hands is handtrace.mediapipe.solutions.hands.Hands
+print("ok")
+"""
+    done = _run(code, path=str(fake.parent))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+    script = tmp_path / "legacy.py"
+    script.write_text("import mediapipe as mp\nprint(mp.solutions.hands.Hands.__module__)\n")
+    done = _run("", "-m", "handtrace.mediapipe", str(script), path=str(fake.parent))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "handtrace.mediapipe.solutions.hands"
 
 
 def test_python_m_runs_a_script_with_the_aliases(tmp_path):
