@@ -6,6 +6,8 @@ numpy<2)::
     .venv-mediapipe/bin/python benchmarks/mediapipe_reference.py still [--model-complexity 0|1] [--out F]
     .venv-mediapipe/bin/python benchmarks/mediapipe_reference.py video VIDEO OUT.json [--max-num-hands 1|2]
     .venv-mediapipe/bin/python benchmarks/mediapipe_reference.py time IMAGE [IMAGE ...] [--repeat N]
+    .venv-mediapipe/bin/python benchmarks/mediapipe_reference.py dropin [--out F] [--task F]
+    .venv-mediapipe/bin/python benchmarks/mediapipe_reference.py drawing   # drawing_utils parity fixture
     python benchmarks/mediapipe_reference.py metrics [--still F]   # no MediaPipe needed
 
 Shared images are found under ``$HANDTRACE_DATA`` (default ``<repo>/../shared/data``). Images are read
@@ -42,6 +44,32 @@ hand have ``"hands": []``.
 ``time`` output (stdout, or ``--out``): ``{"mediapipe_version", "settings", "median_ms",
 "per_image_median_ms": {path: ms}}``; ``median_ms`` is the median over all timed ``process`` calls.
 
+``dropin`` fixture (``tests/fixtures/mediapipe_0.10.21_dropin.json``) for ``handtrace.mediapipe``: the shared
+still images through MediaPipe's two hand APIs with their default options except ``max_num_hands`` /
+``num_hands`` = 2, in MediaPipe's own units (normalised landmarks, as user code sees them)::
+
+    {"mediapipe_version": "0.10.21",
+     "images": {"<path>": {"size": [width, height],
+                           "legacy": [{"landmarks": 21 x [x, y, z] normalised, 5 decimals,
+                                       "world": 21 x [x, y, z] m, 4 decimals,
+                                       "index": 0|1, "label": "Left"|"Right", "score": s}, ...],
+                           "tasks": [{"landmarks": ..., "label_own_bundle": "Left"|"Right",
+                                      "score": s}, ...]}}}
+
+``legacy``: ``mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=2)`` on the image read with
+``cv2.imread`` (BGR -> RGB). ``tasks``: ``vision.HandLandmarker`` (IMAGE mode, ``num_hands=2``) on
+``mp.Image.create_from_file``. MediaPipe's ``hand_landmarker.task`` cannot be downloaded here, so ``--task``
+defaults to a bundle assembled from the original ``.tflite`` files (``../shared/models/mediapipe-0.10.21``,
+full models, image-input metadata added with MediaPipe's metadata writer: [0, 1] input scaling, as the
+legacy graphs use). With those weights the Tasks graph labels handedness the other way round from the legacy
+graph (and from the released bundle, whose own tests expect "Left" on ``handlandmarker_test_image.jpg`` and
+``handlandmarker_test_video.mp4``, as the legacy graph gives): the label is kept as ``label_own_bundle`` for
+the record, and the parity test takes MediaPipe's labels from ``legacy``.
+
+``drawing`` fixture (``tests/fixtures/mediapipe_0.10.21_drawing.json`` + ``.png``): MediaPipe's
+``drawing_utils.draw_landmarks`` on synthetic hands (no shared data): the JSON lists the cases (normalised
+landmarks, optional visibility, which styles), the PNG holds the drawn BGR canvases side by side.
+
 ``metrics`` compares the ``still`` fixture with ``hand-graph-cnn-realworld/annotations_21kp.json``: hands
 found, PCK@0.1/0.2 (normalised by the largest side of the ground-truth keypoint box; a photo with no
 hand found counts all its keypoints as misses) and mean pixel error over found hands, as-is and padded.
@@ -63,6 +91,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HANDTRACE_DATA", REPO.parent / "shared" / "data"))
 STILL_OUT = REPO / "tests" / "fixtures" / "mediapipe_0.10.21_still.json"
+DRAWING_OUT = REPO / "tests" / "fixtures" / "mediapipe_0.10.21_drawing.json"
+DROPIN_OUT = REPO / "tests" / "fixtures" / "mediapipe_0.10.21_dropin.json"
+MODELS = Path(os.environ.get("HANDTRACE_MODELS", DATA.parent / "models" / "mediapipe-0.10.21"))
 PAD = 128
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
 HGC_DIR = "hand-graph-cnn-realworld"
@@ -176,6 +207,147 @@ def run_still(root: Path, out: Path, complexity: int) -> None:
         f"{len(padded)} padded",
         file=sys.stderr,
     )
+
+
+def build_task_bundle(models: Path, out: Path) -> Path:
+    """A ``hand_landmarker.task`` (zip of ``hand_detector.tflite`` + ``hand_landmarks_detector.tflite``) from
+    the original full models, with the image-input metadata the Tasks graphs read ([0, 1] scaling)."""
+    import zipfile
+
+    from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer
+
+    def with_metadata(path: Path, name: str) -> bytes:
+        writer = metadata_writer.MetadataWriter.create(bytearray(path.read_bytes()))
+        writer.add_general_info(name, "MediaPipe 0.10.21 hand model, image-input metadata added")
+        writer.add_image_input(norm_mean=[0.0], norm_std=[255.0])
+        model, _ = writer.populate()
+        return bytes(model)
+
+    with zipfile.ZipFile(out, "w") as bundle:
+        bundle.writestr("hand_detector.tflite", with_metadata(models / "palm_detection_full.tflite", "palm"))
+        bundle.writestr("hand_landmarks_detector.tflite",
+                        with_metadata(models / "hand_landmark_full.tflite", "hand landmarks"))
+    return out
+
+
+def normalized_records(landmark_lists: Any, world_lists: Any | None = None) -> list[dict[str, Any]]:
+    """Landmark lists (protobuf or Tasks lists) -> records of normalised landmarks (and world)."""
+    records = []
+    for i, lms in enumerate(landmark_lists):
+        points = lms.landmark if hasattr(lms, "landmark") else lms
+        rec: dict[str, Any] = {"landmarks": [[round(p.x, 5), round(p.y, 5), round(p.z, 5)] for p in points]}
+        if world_lists is not None:
+            wpoints = world_lists[i].landmark if hasattr(world_lists[i], "landmark") else world_lists[i]
+            rec["world"] = [[round(p.x, 4), round(p.y, 4), round(p.z, 4)] for p in wpoints]
+        records.append(rec)
+    return records
+
+
+def run_dropin(root: Path, out: Path, task: Path | None) -> None:
+    """Both hand APIs of MediaPipe on every shared still image, in MediaPipe's units (module docstring)."""
+    import tempfile
+
+    import mediapipe as mp
+    from mediapipe.tasks import python as mp_python
+    from mediapipe.tasks.python import vision
+
+    images: dict[str, Any] = {}
+    paths = still_images(root)
+    with tempfile.TemporaryDirectory() as tmp:
+        task = task or build_task_bundle(MODELS, Path(tmp) / "hand_landmarker.task")
+        options = vision.HandLandmarkerOptions(
+            base_options=mp_python.BaseOptions(model_asset_path=str(task)), num_hands=2)
+        with mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=2) as hands, \
+                vision.HandLandmarker.create_from_options(options) as landmarker:
+            for i, path in enumerate(paths):
+                rel = path.relative_to(root).as_posix()
+                rgb = read_rgb(path)
+                h, w = rgb.shape[:2]
+                legacy = hands.process(rgb)
+                legacy_hands = normalized_records(legacy.multi_hand_landmarks or [],
+                                                  legacy.multi_hand_world_landmarks or [])
+                for rec, handed in zip(legacy_hands, legacy.multi_handedness or [], strict=True):
+                    c = handed.classification[0]
+                    rec.update(index=int(c.index), label=c.label, score=round(float(c.score), 4))
+                result = landmarker.detect(mp.Image.create_from_file(str(path)))
+                tasks_hands = normalized_records(result.hand_landmarks)
+                for rec, cats in zip(tasks_hands, result.handedness, strict=True):
+                    rec.update(label_own_bundle=cats[0].category_name, score=round(float(cats[0].score), 4))
+                images[rel] = {"size": [w, h], "legacy": legacy_hands, "tasks": tasks_hands}
+                if (i + 1) % 25 == 0:
+                    print(f"{i + 1}/{len(paths)}", file=sys.stderr)
+    doc = {"mediapipe_version": mp_version(), "images": images}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = out.with_suffix(".tmp")
+    tmp_out.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+    tmp_out.replace(out)
+    n = [sum(len(v[k]) for v in images.values()) for k in ("legacy", "tasks")]
+    print(f"wrote {out}: {len(images)} images, {n[0]} legacy hands, {n[1]} tasks hands", file=sys.stderr)
+
+
+DRAWING_CANVAS = (120, 160)  # height, width
+
+
+def drawing_cases() -> list[dict[str, Any]]:
+    """Synthetic hands for the drawing fixture: a seeded hand-like fan of points per case."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    cases = []
+    styles = ["defaults", "hand_styles", "connections_only", "hand_styles"]
+    for k, style in enumerate(styles):
+        centre = np.array([0.5, 0.6]) + rng.uniform(-0.1, 0.1, 2)
+        angles = np.repeat(np.linspace(-2.4, -0.7, 5), 4) + rng.normal(0, 0.05, 20)
+        radii = np.tile([0.12, 0.22, 0.3, 0.36], 5) * (0.8 + 0.1 * k)
+        pts = np.vstack([centre, centre + radii[:, None] * np.c_[np.cos(angles), np.sin(angles)]])
+        z = rng.normal(0, 0.02, 21)
+        case: dict[str, Any] = {"style": style,
+                                "landmarks": np.round(np.c_[pts, z], 5).tolist()}
+        if k == 3:  # hidden points (visibility set below 0.5) and points off the image
+            case["visibility"] = [0.2 if i in (4, 8) else 0.9 for i in range(21)]
+            case["landmarks"][12][0] = 1.2
+            case["landmarks"][16][1] = -0.1
+        cases.append(case)
+    return cases
+
+
+def draw_cases(mp: Any, landmark_pb2: Any, cases: list[dict[str, Any]]) -> Any:
+    """The cases drawn side by side (BGR) with ``mp.solutions.drawing_utils`` of the given module: MediaPipe
+    here, ``handtrace.mediapipe`` in tests/test_mediapipe_dropin.py."""
+    import numpy as np
+
+    du, ds, hands = mp.solutions.drawing_utils, mp.solutions.drawing_styles, mp.solutions.hands
+    canvases = []
+    for case in cases:
+        image = np.full((*DRAWING_CANVAS, 3), 40, np.uint8)
+        lms = landmark_pb2.NormalizedLandmarkList()
+        for i, (x, y, z) in enumerate(case["landmarks"]):
+            lm = lms.landmark.add(x=x, y=y, z=z)
+            if "visibility" in case:
+                lm.visibility = case["visibility"][i]
+        if case["style"] == "defaults":
+            du.draw_landmarks(image, lms, hands.HAND_CONNECTIONS)
+        elif case["style"] == "hand_styles":
+            du.draw_landmarks(image, lms, hands.HAND_CONNECTIONS, ds.get_default_hand_landmarks_style(),
+                              ds.get_default_hand_connections_style())
+        else:
+            du.draw_landmarks(image, lms, hands.HAND_CONNECTIONS, None,
+                              du.DrawingSpec(color=(0, 255, 0), thickness=1))
+        canvases.append(image)
+    return np.hstack(canvases)
+
+
+def run_drawing(out: Path) -> None:
+    """Draw the cases with MediaPipe's drawing_utils; write the JSON and the PNG beside it."""
+    import cv2
+    import mediapipe as mp
+    from mediapipe.framework.formats import landmark_pb2
+
+    cases = drawing_cases()
+    out.write_text(json.dumps({"mediapipe_version": mp_version(), "canvas": list(DRAWING_CANVAS),
+                               "cases": cases}) + "\n")
+    cv2.imwrite(str(out.with_suffix(".png")), draw_cases(mp, landmark_pb2, cases))
+    print(f"wrote {out} and {out.with_suffix('.png')}", file=sys.stderr)
 
 
 def read_frames(video: Path) -> Iterator[Any]:
@@ -313,6 +485,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--pad", type=int, default=0, help="pad each image with this many black px")
     p.add_argument("--out", type=Path, default=None)
+    p = sub.add_parser("dropin", parents=[common], help="legacy + Tasks API results for handtrace.mediapipe")
+    p.add_argument("--out", type=Path, default=DROPIN_OUT)
+    p.add_argument("--task", type=Path, default=None, help="a hand_landmarker.task (default: built from "
+                   "the original .tflite files)")
+    p = sub.add_parser("drawing", parents=[common], help="drawing_utils parity fixture (synthetic hands)")
+    p.add_argument("--out", type=Path, default=DRAWING_OUT)
     p = sub.add_parser(
         "metrics", parents=[common], help="score the still fixture on hand-graph-cnn (no MediaPipe)"
     )
@@ -328,6 +506,10 @@ def main(argv: list[str] | None = None) -> None:
         run_still(args.data, out, args.model_complexity)
     elif args.cmd == "video":
         run_video(args.video, args.out, args.max_num_hands, args.model_complexity)
+    elif args.cmd == "dropin":
+        run_dropin(args.data, args.out, args.task)
+    elif args.cmd == "drawing":
+        run_drawing(args.out)
     elif args.cmd == "time":
         run_time(args.images, args.repeat, args.model_complexity, args.pad, args.out)
     else:
