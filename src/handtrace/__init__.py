@@ -8,6 +8,15 @@ from handtrace.results import HAND_CONNECTIONS, LANDMARK_NAMES, Hand
 from handtrace.tracker import HandTracker
 from handtrace.video import Frame, open_source
 
+
+def read_results(path: str) -> object:
+    """The rows of a ``handtrace batch`` OUT_DIR as a pandas DataFrame (needs the ``[batch]`` extra); see
+    :func:`handtrace.batch.read_results`."""
+    from handtrace.batch import read_results as read
+
+    return read(path)
+
+
 __all__ = [
     "HAND_CONNECTIONS",
     "LANDMARK_NAMES",
@@ -21,5 +30,6 @@ __all__ = [
     "draw_hands",
     "open_source",
     "read_image",
+    "read_results",
 ]
 __version__ = "0.1.0"
