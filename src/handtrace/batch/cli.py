@@ -187,7 +187,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     try:
         items = expand_inputs(args.inputs)
-        check_output_not_input(args.output, [it.path for it in items])
+        check_output_not_input(args.output, [*(p for p in args.inputs if os.path.isdir(p)),
+                                              *(it.path for it in items)])
     except ValueError as exc:
         print_error(f"batch: {exc}")
         return EXIT_USAGE

@@ -359,6 +359,8 @@ def write_report(
         "<h2>Inputs</h2>",
         _table(summaries),
     ]
+    if not manifest:
+        parts.append("<p class=muted>A track JSON Lines file: detector runs not recorded (—).</p>")
     if any(s["frames"] for s in summaries):
         parts += ["<h2>Overview</h2>", _overview(summaries)]
     groups = dict(tuple(rows.groupby("input", sort=False))) if len(rows) else {}
