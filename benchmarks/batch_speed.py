@@ -47,8 +47,11 @@ def _env() -> dict[str, str]:
 
 
 def _handtrace(*args: str, env: dict[str, str] | None = None) -> None:
-    subprocess.run([sys.executable, "-m", "handtrace.cli", *args], env=env or _env(), check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.run([sys.executable, "-m", "handtrace.cli", *args], env=env or _env(), check=False,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.splitlines()[-10:])
+        raise RuntimeError(f"handtrace {args[0]} exited with {proc.returncode}:\n{tail}")
 
 
 def _free_port() -> int:

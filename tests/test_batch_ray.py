@@ -29,7 +29,8 @@ def ray_session() -> Iterator[Any]:
     # Actors import handtrace (and tests/batch_helpers) from the paths this process uses.
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE.parent / "src"), str(HERE), old or ""])
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)
     yield ray
     ray.shutdown()
     if old is None:

@@ -1,5 +1,8 @@
 """handtrace: real-time hand tracking and gesture recognition."""
 
+import os
+from typing import Any
+
 from handtrace.drawing import draw_hands
 from handtrace.gestures import Gesture, GestureRecognizer
 from handtrace.io import read_image
@@ -9,7 +12,7 @@ from handtrace.tracker import HandTracker
 from handtrace.video import Frame, open_source
 
 
-def read_results(path: str) -> object:
+def read_results(path: str | os.PathLike[str]) -> Any:
     """The rows of a ``handtrace batch`` OUT_DIR as a pandas DataFrame (needs the ``[batch]`` extra); see
     :func:`handtrace.batch.read_results`."""
     from handtrace.batch import read_results as read

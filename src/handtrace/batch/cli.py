@@ -9,6 +9,7 @@ import importlib.util
 import os
 from typing import Any
 
+from handtrace.gesture_cli import add_gesture_options
 from handtrace.sources import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -63,16 +64,7 @@ def add_tracker_options(p: argparse.ArgumentParser) -> None:
         "--mirrored", action="store_true", help="inputs are mirrored (selfie view): swap handedness"
     )
     p.add_argument("--fps", type=float, metavar="F", help="frame rate of image sequences (default 30)")
-    g = p.add_argument_group("gestures")
-    g.add_argument(
-        "--gestures",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="gesture definitions (JSON/YAML) or a trained model beside the built-in rules; repeatable",
-    )
-    g.add_argument("--no-gestures", action="store_true", help="do not recognise gestures")
-    g.add_argument("--fingers", action="store_true", help="also output each hand's finger states (--jsonl)")
+    add_gesture_options(p)  # --gestures FILE, --no-gestures, --fingers, as track
     p.add_argument(
         "--no-events", action="store_true", help="do not detect swipe / pinch / hold events (--jsonl)"
     )

@@ -60,8 +60,12 @@ class RayEngine:
                 "log_to_driver": False,
                 "configure_logging": False,
             }
-            if address is None and workers:
-                kwargs["num_cpus"] = int(workers)
+            if address is None:
+                # "local": a new Ray on this machine; plain ray.init() would join whatever `ray start` last
+                # left in /tmp/ray, even a cluster that is gone.
+                address = "local"
+                if workers:
+                    kwargs["num_cpus"] = int(workers)
             ray.init(address=address, **kwargs)
             self.started_here = True
         cpus = int(ray.cluster_resources().get("CPU", 1))

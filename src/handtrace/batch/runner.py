@@ -365,6 +365,8 @@ def run_batch(
             summary.interrupted = True
         finally:
             summary.seconds = time.perf_counter() - started
+            if summary.interrupted:  # the stopped workers' temporary files
+                _remove_leftovers(out_dir)
             progress.close()
             manifest.close()
             close = getattr(engine, "close", None)
