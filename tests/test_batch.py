@@ -172,6 +172,9 @@ def test_coco_for_image_folders(data_dir: Path, tmp_path: Path) -> None:
     assert _batch([str(folder), "-o", str(out), "--coco"]) == 0
     coco = json.loads(next((out / "coco").glob("*.json")).read_text())
     df = read_results(out)
+    import handtrace
+
+    assert handtrace.read_results(out).equals(df)  # the top-level name loads the same rows
     assert len(coco["images"]) == df["frame"].nunique() == len(list(folder.glob("*.jpg")))
     assert len(coco["annotations"]) == int(df["hand"].notna().sum()) > 0
     ann = coco["annotations"][0]
