@@ -17,6 +17,7 @@ import pytest
 
 pa = pytest.importorskip("pyarrow")
 pytest.importorskip("tqdm")
+pytest.importorskip("pandas")  # read_results
 
 from handtrace.batch import read_results  # noqa: E402
 from handtrace.batch.inputs import InputError, expand_inputs  # noqa: E402

@@ -198,10 +198,10 @@ class Worker:
         started = last_report = time.perf_counter()
         reported = 0
         try:
-            for o, path in finals.items():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                writers[o] = open_writer(part_name(path), fps=source.fps, size=source.size)
-            with source:
+            with source:  # closed (decoder thread stopped) however this ends
+                for o, path in finals.items():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    writers[o] = open_writer(part_name(path), fps=source.fps, size=source.size)
                 for frame in source:
                     before = tracker.stats.detector_runs
                     hands = tracker.process(frame.image_rgb, frame.timestamp_ms)
