@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import multiprocessing as mp
+import os
 import signal
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -37,6 +38,13 @@ def _worker_main(conn: Connection, config: JobConfig, factory: type[Worker]) -> 
     except Exception as exc:
         conn.send(("init_error", None, f"{type(exc).__name__}: {exc}"))
         return
+    parent = os.getppid()
+
+    def progress(n: int, task: Task) -> None:
+        if os.getppid() != parent:  # the coordinator was killed: stop rather than work for nobody
+            os._exit(1)
+        conn.send(("progress", task, n))
+
     conn.send(("ready", None, None))
     while True:
         try:
@@ -45,8 +53,11 @@ def _worker_main(conn: Connection, config: JobConfig, factory: type[Worker]) -> 
             break
         if task is None:
             break
-        record = worker.run(task, progress=lambda n, t=task: conn.send(("progress", t, n)))
-        conn.send(("result", task, record))
+        record = worker.run(task, progress=lambda n, t=task: progress(n, t))
+        try:
+            conn.send(("result", task, record))
+        except (BrokenPipeError, OSError):
+            break
     worker.close()
 
 
