@@ -454,9 +454,17 @@ def _version() -> str:
 
 # ----------------------------------------------------------------------------------------------- main
 
+def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
+    # handtrace.batch.cli imports only the standard library: the extras are checked when a command runs.
+    from handtrace.batch.cli import add_batch_command, add_report_command
+
+    add_batch_command(sub)
+    add_report_command(sub)
+
+
 #: Top-level subcommands, in help order: each registers itself on the subparsers object.
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_detect, _add_track, add_gesture_commands, _add_eval]
+    _add_detect, _add_track, _add_batch_commands, add_gesture_commands, _add_eval]
 #: Targets of ``handtrace eval``.
 _EVAL_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_eval_keypoints, add_eval_gestures_command]

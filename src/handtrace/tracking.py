@@ -185,6 +185,7 @@ class TrackSet:
     def reset(self) -> None:
         self.tracks.clear()
         self.lost.clear()
+        self.next_id = 0  # a new video numbers its hands from 0, as a fresh tracker does
         self.last_detection_frame = -(10**9)
         self._recent_detections.clear()
 
