@@ -73,12 +73,13 @@ def test_truncated_video_keeps_frames_and_fails(tmp_path, data_dir, capsys):
 
 
 def test_missing_input_and_bad_output(tmp_path, capsys):
-    assert main(["track", str(tmp_path / "nope.mp4"), "-q"]) == 1
+    # Both are bad input given (README's exit-code table): status 2, as for detect.
+    assert main(["track", str(tmp_path / "nope.mp4"), "-q"]) == 2
     assert "nope.mp4" in capsys.readouterr().err
     frames = tmp_path / "frames"
     frames.mkdir()
     cv2.imwrite(str(frames / "0.png"), np.zeros((64, 64, 3), np.uint8))
-    assert main(["track", str(frames), "-o", str(tmp_path / "out.txt"), "-q"]) == 1
+    assert main(["track", str(frames), "-o", str(tmp_path / "out.txt"), "-q"]) == 2
     assert "unknown output type" in capsys.readouterr().err
 
 
