@@ -330,3 +330,11 @@ def test_eval_json_output_error_is_a_message(tmp_path: Path, data_dir: Path, cap
     err = capsys.readouterr().err
     assert code == 1 and "a_file" in err and "Traceback" not in err
     json.dumps(err)
+
+
+def test_missing_gesture_file_is_status_2_for_every_gesture_command(tmp_path: Path, capsys) -> None:
+    photos = _photos(tmp_path / "photos", 1)
+    missing = str(tmp_path / "nope.json")
+    assert cli.main(["gestures", "list", "--gestures", missing]) == 2
+    assert cli.main(["gestures", "explain", str(photos[0]), "--gestures", missing]) == 2
+    assert "nope.json" in capsys.readouterr().err

@@ -48,20 +48,22 @@ def test_landmark_crops_of_a_shared_estimator_stay_per_thread() -> None:
 
 
 def test_shared_still_tracker_matches_single_threaded(data_dir) -> None:
-    """A HandTracker shared by two threads on large frames gives the single-threaded landmarks."""
+    """A HandTracker shared by two threads on large frames with two hands (so the side-by-side landmark
+    worker runs too) gives the single-threaded landmarks."""
     from handtrace import HandTracker, read_image
 
     photo = read_image(data_dir / "mediapipe-samples/handlandmarker_test_image.jpg")
+    h, w = photo.shape[:2]
     frames = []
-    for k in range(3):  # large frames (> 300,000 pixels) with the hand in different places
+    for k in range(3):  # large frames (> 300,000 pixels), two hands, placed differently in each
         frame = np.full((720, 1280, 3), 40 * k, np.uint8)
-        h, w = photo.shape[:2]
-        y, x = 40 + 60 * k, 100 + 200 * k
-        frame[y:y + h, x:x + w] = photo
+        frame[40 + 60 * k:40 + 60 * k + h, :w] = photo
+        frame[200:200 + h, 640:640 + w] = photo[:, ::-1]
         frames.append(frame)
     with HandTracker(static_image_mode=True, max_num_hands=2, gestures=False) as tracker:
         expected = [[h.landmarks for h in tracker.process(f)] for f in frames]
-        assert all(len(e) >= 1 for e in expected)
+        assert all(len(e) == 2 for e in expected)
+        assert isinstance(tracker._side_by_side, tuple)  # the worker thread is in use
         results: list[list[tuple[int, list[np.ndarray]]]] = [[], []]
         start = threading.Barrier(2)
 

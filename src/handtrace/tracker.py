@@ -297,25 +297,24 @@ class HandTracker:
         if self._detector is None or self._landmarker is None:
             raise RuntimeError("HandTracker is closed")
         if self.static_image_mode:
-            hands = self._process_still(self._prepare(image))
+            image = prepare(as_rgb_uint8(image))
+            self.stats.frames += 1
+            hands = self._process_still(image)
         else:
             if not self._video_lock.acquire(blocking=False):
                 raise RuntimeError(
                     "HandTracker in video mode was called from two threads at once: a video-mode tracker "
                     "follows one stream of frames; use one tracker per thread (still images may share one)")
             try:
-                image = self._prepare(image)
-                hands = self._process_video(image, self._check_timestamp(timestamp_ms))
+                image = prepare(as_rgb_uint8(image))
+                ts = self._check_timestamp(timestamp_ms)  # after the image: a refused frame changes nothing
+                self.stats.frames += 1
+                hands = self._process_video(image, ts)
             finally:
                 self._video_lock.release()
         if self.gestures is not None and hands:
             self.gestures.annotate(hands)
         return hands
-
-    def _prepare(self, image: np.ndarray) -> np.ndarray:
-        image = prepare(as_rgb_uint8(image))
-        self.stats.frames += 1
-        return image
 
     def _check_timestamp(self, timestamp_ms: float | None) -> float:
         """The frame's timestamp (ms) after the video-mode rules of :meth:`process`."""
