@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fault_helpers import decoded_frames
 from handtrace.cli import main
 from handtrace.writers import CSV_COLUMNS
 
@@ -16,12 +17,7 @@ VIDEO = "mediapipe-samples/handlandmarker_test_video.mp4"
 
 
 def _frame_count(path: Path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
+    return len(decoded_frames(path))
 
 
 @pytest.fixture(scope="module")

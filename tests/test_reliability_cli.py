@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fault_helpers import FullDisk, decoded_frames
 from handtrace import cli, writers
 from handtrace.results import Hand
 
@@ -66,16 +67,6 @@ def _clip(path: Path, n: int = 8, size: tuple[int, int] = (64, 48)) -> Path:
         w.write(np.full((size[1], size[0], 3), 20 * i, np.uint8))
     w.release()
     return path
-
-
-def _frames(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, im = cap.read()
-        if not ok:
-            return out
-        out.append(im)
 
 
 # ------------------------------------------------------------------------ item 1: outputs are not inputs
@@ -164,39 +155,6 @@ def test_debug_shows_the_traceback(fake, tmp_path: Path, capsys, monkeypatch) ->
     assert code == 1 and "Traceback" in err and "Permission denied" in err
 
 
-class _FullDisk(io.RawIOBase):
-    """A file that takes ``limit`` bytes, then fails as a full disk does."""
-
-    def __init__(self, path: Path, limit: int, fail_on_close: bool = False) -> None:
-        self._f = open(path, "wb")  # noqa: SIM115
-        self.limit, self.n, self.fail_on_close = limit, 0, fail_on_close
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        if self.n + len(data) > self.limit:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        self.n += len(data)
-        return self._f.write(data)
-
-    def seek(self, *args: Any) -> int:
-        return self._f.seek(*args)
-
-    def tell(self) -> int:
-        return self._f.tell()
-
-    def close(self) -> None:
-        if not self.closed:
-            self._f.close()
-            super().close()
-            if self.fail_on_close:
-                raise OSError(errno.ENOSPC, "No space left on device")
-
-
 def test_detect_full_disk_stops_with_status_1_and_keeps_results(fake, tmp_path: Path, capsys,
                                                                 monkeypatch) -> None:
     photos = _photos(tmp_path / "photos", 4)
@@ -224,7 +182,7 @@ def test_track_full_disk_on_the_video_is_status_1_with_frames_kept(tmp_path: Pat
 
     def open_file(path: Path, mode: str, **kw: Any) -> Any:
         if path.suffix == ".mp4":
-            return _FullDisk(path, limit["bytes"])
+            return FullDisk(path, limit["bytes"])
         return real_open(path, mode, **kw)
 
     # Room for about the first 20 frames (two fragments at --fps 10): measured from a full run.
@@ -240,7 +198,7 @@ def test_track_full_disk_on_the_video_is_status_1_with_frames_kept(tmp_path: Pat
     assert "No space left" in err and "Traceback" not in err
     written = len(out.read_text().splitlines())
     assert 0 < written < 40
-    assert 10 <= len(_frames(drawn)) <= written  # the fragments before the failure play
+    assert 10 <= len(decoded_frames(drawn)) <= written  # the fragments before the failure play
 
 
 def test_track_writer_close_failing_is_status_1(tmp_path: Path, capsys, monkeypatch) -> None:
@@ -249,7 +207,7 @@ def test_track_writer_close_failing_is_status_1(tmp_path: Path, capsys, monkeypa
 
     def open_file(path: Path, mode: str, **kw: Any) -> Any:
         if path.suffix == ".csv":  # full at close: the last flush fails
-            return io.TextIOWrapper(_FullDisk(path, 10**6, fail_on_close=True), encoding="utf-8", newline="")
+            return io.TextIOWrapper(FullDisk(path, 10**6, fail_on_close=True), encoding="utf-8", newline="")
         return real_open(path, mode, **kw)
 
     monkeypatch.setattr(writers, "_open_file", open_file, raising=False)
@@ -309,7 +267,7 @@ def test_odd_frame_size_is_kept_in_the_annotated_video(tmp_path: Path) -> None:
     _photos(tmp_path / "frames", 3, size=(49, 65))
     drawn = tmp_path / "odd.mp4"
     assert cli.main(["track", str(tmp_path / "frames"), "--draw", str(drawn), "-q"]) == 0
-    frames = _frames(drawn)
+    frames = decoded_frames(drawn)
     assert len(frames) == 3 and frames[0].shape == (49, 65, 3)
 
 
@@ -319,7 +277,7 @@ def test_annotated_mp4_is_not_much_larger_than_its_input(tmp_path: Path, data_di
     drawn = tmp_path / "drawn.mp4"
     assert cli.main(["track", str(video), "--draw", str(drawn), "-q", "--model", "lite"]) == 0
     assert drawn.stat().st_size < 1.5 * video.stat().st_size
-    assert len(_frames(drawn)) == len(_frames(video))
+    assert len(decoded_frames(drawn)) == len(decoded_frames(video))
 
 
 def test_eval_json_output_error_is_a_message(tmp_path: Path, data_dir: Path, capsys) -> None:

@@ -3,16 +3,14 @@ problem, the label box, and both annotated-video backends (PyAV, OpenCV fallback
 
 from __future__ import annotations
 
-import errno
-import io
 import os
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
+from fault_helpers import FullDisk, decoded_frames
 from handtrace import Hand, draw_hands
 from handtrace.io import as_rgb_uint8, read_image
 from handtrace.video import Frame
@@ -90,48 +88,13 @@ def test_label_box_leaves_fingertips_at_the_top_visible() -> None:
 # ---------------------------------------------------------------------------- annotated video writers
 
 
-class _FullDisk(io.RawIOBase):
-    def __init__(self, path: Path, limit: int) -> None:
-        self._f = open(path, "wb")  # noqa: SIM115
-        self.limit, self.n = limit, 0
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        if self.n + len(data) > self.limit:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        self.n += len(data)
-        return self._f.write(data)
-
-    def seek(self, *args: Any) -> int:
-        return self._f.seek(*args)
-
-    def tell(self) -> int:
-        return self._f.tell()
-
-    def close(self) -> None:
-        self._f.close()
-        super().close()
-
-
 def _noise(i: int, size: tuple[int, int] = (96, 128)) -> Frame:
     return Frame(i, i * 100.0, np.random.default_rng(i).integers(0, 255, (*size, 3), np.uint8))
 
 
 def _count(path: Path) -> tuple[int, tuple[int, ...] | None]:
-    cap = cv2.VideoCapture(str(path))
-    n, shape = 0, None
-    while True:
-        ok, im = cap.read()
-        if not ok:
-            break
-        n, shape = n + 1, im.shape
-    cap.release()
-    return n, shape
+    frames = decoded_frames(path)
+    return len(frames), frames[-1].shape if frames else None
 
 
 def test_pyav_writer_full_disk_raises_and_keeps_fragments(tmp_path: Path, monkeypatch) -> None:
@@ -139,7 +102,7 @@ def test_pyav_writer_full_disk_raises_and_keeps_fragments(tmp_path: Path, monkey
     from handtrace import writers
 
     path = tmp_path / "full.mp4"
-    monkeypatch.setattr(writers, "_open_file", lambda p, mode, **kw: _FullDisk(p, 250_000))
+    monkeypatch.setattr(writers, "_open_file", lambda p, mode, **kw: FullDisk(p, 250_000))
     w = writers.VideoWriter(path, 10.0, draw=lambda im, hands: im)
     assert w.backend == "pyav"
     with pytest.raises(OSError, match="No space left"):

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import handtrace
+from fault_helpers import decoded_frames
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
 
@@ -26,15 +27,6 @@ def _clip(path: Path, n: int = 2000) -> Path:
         w.write(np.full((120, 160, 3), (7 * i) % 256, np.uint8))
     w.release()
     return path
-
-
-def _decodable(path: Path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
 
 
 def _lines(path: Path) -> int:
@@ -78,7 +70,7 @@ def test_sigterm_and_sighup_close_the_outputs(tmp_path: Path, sig: int) -> None:
     assert lines >= 25 and f"after {lines} frames" in err and f"wrote {out} ({lines} frames)" in err
     # Closed cleanly: every frame the video writer took is in the video (the signal may land between the
     # two outputs' writes of one frame, and the message says so).
-    played = _decodable(drawn)
+    played = len(decoded_frames(drawn))
     assert played in (lines, lines - 1) and f"wrote {drawn} ({played} frames)" in err
 
 
@@ -89,7 +81,7 @@ def test_sigkill_leaves_a_playable_video(tmp_path: Path) -> None:
     proc.kill()
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
-    played = _decodable(drawn)
+    played = len(decoded_frames(drawn))
     assert 10 <= played <= _lines(out)  # at least the first one-second fragment (10 frames at 10 fps)
 
 

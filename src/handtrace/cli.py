@@ -619,16 +619,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OutputIsInputError as exc:
         print_error(f"{name}: {exc}")
         return EXIT_USAGE
-    except OSError as exc:
-        if debug:
-            traceback.print_exc()
-        print_error(f"{name}: {_os_error(exc)}")
-        return EXIT_FAILED
-    except Exception as exc:
+    except Exception as exc:  # an I/O error in words; anything else with its type and the --debug hint
         if debug:
             traceback.print_exc()
         hint = "" if debug else " (--debug shows the traceback)"
-        print_error(f"{name}: {type(exc).__name__}: {exc}{hint}")
+        print_error(f"{name}: {_os_error(exc)}" if isinstance(exc, OSError)
+                    else f"{name}: {type(exc).__name__}: {exc}{hint}")
         return EXIT_FAILED
 
 
