@@ -365,13 +365,16 @@ def _cmd_track(args: argparse.Namespace) -> int:
         status = EXIT_FAILED
     finally:
         closed = []
-        for w in writers:
+        for w in writers:  # every writer gets closed, even when one fails or a signal lands meanwhile
             try:
                 w.close()
                 closed.append(w)
             except OSError as exc:
                 print_error(f"track: cannot finish {w.path}: {_os_error(exc)}")
                 status = EXIT_FAILED if status == EXIT_OK else status
+            except KeyboardInterrupt:
+                print_error(f"track: interrupted while closing {w.path}")
+                status = EXIT_INTERRUPTED
         if args.show:
             cv2.destroyAllWindows()
     if not args.quiet:
