@@ -151,7 +151,9 @@ finite_or_not = st.floats(allow_nan=True, allow_infinity=True, width=32)
 @given(values=st.lists(finite_or_not, min_size=4, max_size=4), score=finite_or_not)
 def test_jsonl_lines_stay_valid_json_whatever_the_values(values: list[float], score: float) -> None:
     lm = np.tile(np.array(values[:3], np.float32), (21, 1))
-    hand = Hand(landmarks=lm, world_landmarks=lm * values[3], handedness="Left", handedness_score=score,
+    with np.errstate(all="ignore"):  # inf * 0 and overflows are the point here
+        world = lm * np.float32(values[3])
+    hand = Hand(landmarks=lm, world_landmarks=world, handedness="Left", handedness_score=score,
                 presence=score, detection_score=score, box=np.array(values, np.float32))
     path = _workdir() / "out.jsonl"
     with JsonlWriter(path) as w:

@@ -48,28 +48,29 @@ def test_landmark_crops_of_a_shared_estimator_stay_per_thread() -> None:
 
 
 def test_shared_still_tracker_matches_single_threaded(data_dir) -> None:
-    """A HandTracker shared by two threads on large frames with two hands (so the side-by-side landmark
-    worker runs too) gives the single-threaded landmarks."""
+    """A HandTracker shared by two threads on large frames with one hand and with two (the side-by-side
+    landmark worker then runs too) gives the single-threaded landmarks."""
     from handtrace import HandTracker, read_image
 
     photo = read_image(data_dir / "mediapipe-samples/handlandmarker_test_image.jpg")
     h, w = photo.shape[:2]
     frames = []
-    for k in range(3):  # large frames (> 300,000 pixels), two hands, placed differently in each
+    for k in range(4):  # large frames (> 300,000 pixels), hands placed differently in each
         frame = np.full((720, 1280, 3), 40 * k, np.uint8)
-        frame[40 + 60 * k:40 + 60 * k + h, :w] = photo
-        frame[200:200 + h, 640:640 + w] = photo[:, ::-1]
+        frame[40 + 60 * k:40 + 60 * k + h, 100 * k:100 * k + w] = photo
+        if k == 3:
+            frame[200:200 + h, 640:640 + w] = photo[:, ::-1]
         frames.append(frame)
     with HandTracker(static_image_mode=True, max_num_hands=2, gestures=False) as tracker:
         expected = [[h.landmarks for h in tracker.process(f)] for f in frames]
-        assert all(len(e) == 2 for e in expected)
+        assert [len(e) for e in expected] == [1, 1, 1, 2]
         assert isinstance(tracker._side_by_side, tuple)  # the worker thread is in use
         results: list[list[tuple[int, list[np.ndarray]]]] = [[], []]
         start = threading.Barrier(2)
 
         def work(slot: int) -> None:
             start.wait()
-            for i in range(12):
+            for i in range(16):
                 k = (i + slot) % len(frames)
                 results[slot].append((k, [h.landmarks for h in tracker.process(frames[k])]))
 
