@@ -94,3 +94,31 @@ def test_interrupt_on_signals_raises_and_restores() -> None:
         time.sleep(5)  # the handler raises before this ends
     assert info.value.signal == signal.SIGTERM and isinstance(info.value, KeyboardInterrupt)
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.skipif(importlib.util.find_spec("av") is None, reason="needs PyAV (the [video] extra)")
+def test_real_full_disk_on_a_small_tmpfs(tmp_path: Path) -> None:
+    """``track --draw`` into a 1 MiB tmpfs: status 1, a message, and the video's frames so far play. Skips
+    where mounting is not permitted (not root, no mount namespace)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if sys.platform != "linux" or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        video = tmp_path / "noise.avi"
+        w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (160, 120))
+        for i in range(200):  # noise: about 8 KB per H.264 frame, so 1 MiB fills up before the end
+            w.write(np.random.default_rng(i).integers(0, 255, (120, 160, 3), np.uint8))
+        w.release()
+        out, drawn = tmp_path / "out.jsonl", disk / "out.mp4"
+        env = {**os.environ, "PYTHONPATH": str(Path(handtrace.__file__).resolve().parents[1])}
+        proc = subprocess.run(
+            [sys.executable, "-m", "handtrace.cli", "track", str(video), "-o", str(out), "--draw", str(drawn),
+             "--model", "lite", "-q"], env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 1, proc.stderr
+        assert "No space left" in proc.stderr and "Traceback" not in proc.stderr
+        played = len(decoded_frames(drawn))
+        assert 10 <= played < 200 and played <= _lines(out)
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
