@@ -52,6 +52,7 @@ def test_seconds_give_one_warning() -> None:
             tracker.process(FRAME, t0 + i / 30)
     seconds = [w for w in caught if "seconds" in str(w.message)]
     assert len(seconds) == 1 and "milliseconds" in str(seconds[0].message)
+    assert seconds[0].filename == __file__  # the warning points at the caller's line
 
 
 def test_small_steps_in_seconds_warn_and_milliseconds_do_not() -> None:

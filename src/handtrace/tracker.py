@@ -29,10 +29,8 @@ of frames: a call made while another thread is inside :meth:`HandTracker.process
 
 from __future__ import annotations
 
-import math
 import os
 import threading
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -44,6 +42,7 @@ from handtrace.landmarks import LandmarkBatch, LandmarkEstimator, decode_handedn
 from handtrace.results import Hand
 from handtrace.roi import detection_to_roi, landmarks_to_roi
 from handtrace.smoothing import LandmarkSmoother, palm_size
+from handtrace.timestamps import VideoClock
 from handtrace.tracking import Track, TrackerStats, TrackSet, overlapping
 from handtrace.warp import prepare
 
@@ -65,13 +64,6 @@ DUPLICATE_MIN_IOU = 0.2
 REFINE_MIN_LOGIT_GAIN = 0.2
 #: Presence a hand found again by :meth:`HandTracker._recover` must reach on its second look.
 RECOVERY_MIN_PRESENCE = 0.9
-
-
-#: Video mode: a first timestamp in [1e9, 1e11) looks like seconds since the epoch (``time.time()``, about
-#: 1.7e9 in 2024) rather than milliseconds (epoch milliseconds are about 1.7e12).
-EPOCH_SECONDS_RANGE = (1e9, 1e11)
-#: Video mode: this many steps in a row below 1 ms (over 1000 frames per second) look like seconds.
-SUB_MS_STEPS_WARN = 3
 
 
 def _check_count(name: str, value: object, minimum: int) -> int:
@@ -242,9 +234,7 @@ class HandTracker:
         self._tracks = TrackSet(self.max_num_hands, detection_interval=detection_interval,
                                 max_lost_frames=max_lost_frames)
         self._frame = 0
-        self._last_timestamp_ms = -math.inf
-        self._sub_ms_steps = 0
-        self._warned_seconds = False
+        self._clock = VideoClock()
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def __enter__(self) -> HandTracker:
@@ -266,8 +256,7 @@ class HandTracker:
         """Forget the tracked hands (start of a new video); statistics are kept."""
         self._tracks.reset()
         self._frame = 0
-        self._last_timestamp_ms = -math.inf
-        self._sub_ms_steps = 0
+        self._clock.reset()
 
     @property
     def tracks(self) -> list[Track]:
@@ -307,7 +296,8 @@ class HandTracker:
                     "follows one stream of frames; use one tracker per thread (still images may share one)")
             try:
                 image = prepare(as_rgb_uint8(image))
-                ts = self._check_timestamp(timestamp_ms)  # after the image: a refused frame changes nothing
+                # After the image: a refused image or timestamp changes nothing.
+                ts = self._clock.check(timestamp_ms, self._frame)
                 self.stats.frames += 1
                 hands = self._process_video(image, ts)
             finally:
@@ -315,42 +305,6 @@ class HandTracker:
         if self.gestures is not None and hands:
             self.gestures.annotate(hands)
         return hands
-
-    def _check_timestamp(self, timestamp_ms: float | None) -> float:
-        """The frame's timestamp (ms) after the video-mode rules of :meth:`process`."""
-        last = self._last_timestamp_ms
-        if timestamp_ms is None:
-            ts = 0.0 if last == -math.inf else last + 1000.0 / 30.0
-        else:
-            try:
-                ts = float(timestamp_ms)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(
-                    f"timestamp_ms must be a number (milliseconds), got {timestamp_ms!r}") from exc
-            if not math.isfinite(ts):
-                raise ValueError(f"timestamp_ms must be finite, got {timestamp_ms!r} (frame {self._frame})")
-            if ts <= last:
-                raise ValueError(
-                    f"timestamps must increase in video mode: got {ts:g} ms after {last:g} ms (frame "
-                    f"{self._frame}); call reset() before a new video")
-            self._warn_if_seconds(ts, last)
-        self._last_timestamp_ms = ts
-        return ts
-
-    def _warn_if_seconds(self, ts: float, last: float) -> None:
-        if self._warned_seconds:
-            return
-        if last == -math.inf:
-            looks = EPOCH_SECONDS_RANGE[0] <= ts < EPOCH_SECONDS_RANGE[1]
-        else:
-            self._sub_ms_steps = self._sub_ms_steps + 1 if ts - last < 1.0 else 0
-            looks = self._sub_ms_steps >= SUB_MS_STEPS_WARN
-        if looks:
-            self._warned_seconds = True
-            warnings.warn(
-                f"timestamp_ms looks like seconds, not milliseconds ({ts:g} after {last:g}): pass "
-                "milliseconds (e.g. time.time() * 1000); with seconds the smoothed landmarks lag behind the "
-                "hand", stacklevel=3)
 
     def _process_still(self, image: np.ndarray) -> list[Hand]:
         detections = self._detect(image)
