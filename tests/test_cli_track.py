@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fault_helpers import decoded_frames
 from handtrace.cli import main
 from handtrace.writers import CSV_COLUMNS
 
@@ -16,12 +17,7 @@ VIDEO = "mediapipe-samples/handlandmarker_test_video.mp4"
 
 
 def _frame_count(path: Path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
+    return len(decoded_frames(path))
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +69,13 @@ def test_truncated_video_keeps_frames_and_fails(tmp_path, data_dir, capsys):
 
 
 def test_missing_input_and_bad_output(tmp_path, capsys):
-    assert main(["track", str(tmp_path / "nope.mp4"), "-q"]) == 1
+    # Both are bad input given (README's exit-code table): status 2, as for detect.
+    assert main(["track", str(tmp_path / "nope.mp4"), "-q"]) == 2
     assert "nope.mp4" in capsys.readouterr().err
     frames = tmp_path / "frames"
     frames.mkdir()
     cv2.imwrite(str(frames / "0.png"), np.zeros((64, 64, 3), np.uint8))
-    assert main(["track", str(frames), "-o", str(tmp_path / "out.txt"), "-q"]) == 1
+    assert main(["track", str(frames), "-o", str(tmp_path / "out.txt"), "-q"]) == 2
     assert "unknown output type" in capsys.readouterr().err
 
 

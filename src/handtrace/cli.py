@@ -9,9 +9,12 @@ way: add a function to :data:`_COMMANDS`, or one to :data:`_EVAL_COMMANDS` for a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,8 +41,6 @@ from handtrace.sources import (
 )
 
 __all__ = ["build_parser", "main"]
-
-
 
 def _create_tracker(**kwargs: Any) -> Any:
     """A ``HandTracker`` (imported lazily: ``--help`` and parsing need no models)."""
@@ -93,7 +94,7 @@ def _draw_path(out_dir: Path, path: Path, used: set[str]) -> Path:
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
-    from handtrace.io import read_image
+    from handtrace.io import OutputIsInputError, check_output_not_input, read_image
 
     paths = list_images(args.inputs, recursive=args.recursive)
     if not paths:
@@ -103,8 +104,14 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         print_error("detect: --max-hands must be at least 1")
         return EXIT_USAGE
     draw_dir = Path(args.draw) if args.draw else None
-    if draw_dir is not None:
-        draw_dir.mkdir(parents=True, exist_ok=True)
+    used_names: set[str] = set()
+    drawn = {} if draw_dir is None else {p: _draw_path(draw_dir, p, used_names) for p in paths}
+    outputs = [*([args.output] if args.output else []), *drawn.values()]
+    try:
+        check_output_not_input(outputs, [*args.inputs, *paths], output_dirs=[draw_dir] if draw_dir else [])
+    except OutputIsInputError as exc:
+        print_error(f"detect: {exc}")
+        return EXIT_USAGE
     try:
         recognizer = recognizer_from_args(args)
         tracker = _create_tracker(
@@ -115,12 +122,22 @@ def _cmd_detect(args: argparse.Namespace) -> int:
             mirrored=args.mirrored,
             gestures=False,
         )
-    except (ImportError, OSError, ValueError, RuntimeError) as exc:
+    except ValueError as exc:  # an option value the tracker refuses
+        print_error(f"detect: {exc}")
+        return EXIT_USAGE
+    except (ImportError, OSError, RuntimeError) as exc:
         print_error(f"detect: cannot create the hand tracker: {exc}")
         return EXIT_FAILED
+    try:
+        if draw_dir is not None:
+            draw_dir.mkdir(parents=True, exist_ok=True)
+        writer = ResultWriter(args.output) if args.output else None
+    except OSError as exc:
+        tracker.close()
+        print_error(f"detect: cannot create the output: {exc}")
+        return EXIT_FAILED
 
-    failed, used_names = 0, set()
-    writer = ResultWriter(args.output) if args.output else None
+    failed, status = 0, EXIT_OK
     progress = _progress(len(paths), args.quiet)
     try:
         with tracker, progress:
@@ -140,19 +157,30 @@ def _cmd_detect(args: argparse.Namespace) -> int:
                     h, w = image.shape[:2]
                     record.update(width=w, height=h, hands=[hand.to_dict() for hand in hands])
                     if draw_dir is not None:
-                        _save_drawing(_draw_path(draw_dir, path, used_names), image, hands)
+                        _save_drawing(drawn[path], image, hands)
                     if writer is None:
                         progress.write(_summary_line(path, w, h, hands), stream=sys.stdout)
                 if writer is not None:
                     writer.write(record)
                 progress.update(1, path.name)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         done = writer.count if writer is not None else progress.count
-        print_error(f"detect: interrupted after {done} of {len(paths)} images")
-        return EXIT_INTERRUPTED
+        print_error(f"detect: {_interruption(exc)} after {done} of {len(paths)} images")
+        status = EXIT_INTERRUPTED
+    except OSError as exc:  # an output could not be written (a full disk, a folder gone): stop, keep the rest
+        done = writer.count if writer is not None else progress.count
+        print_error(f"detect: cannot write the output: {_os_error(exc)}; stopped after {done} of "
+                    f"{len(paths)} images")
+        status = EXIT_FAILED
     finally:
         if writer is not None:
-            writer.close()
+            try:
+                writer.close()
+            except OSError as exc:
+                print_error(f"detect: cannot finish {writer.path}: {_os_error(exc)}")
+                status = EXIT_FAILED if status == EXIT_OK else status
+    if status != EXIT_OK:
+        return status
     if writer is not None and not args.quiet:
         print_error(f"detect: wrote {writer.count} results to {writer.path}")
     if failed:
@@ -160,7 +188,24 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _save_drawing(out: Path, image: Any, hands: Sequence[Any]) -> None:
+def _interruption(exc: BaseException) -> str:
+    """"interrupted" for Ctrl-C, "stopped by SIGTERM" (or SIGHUP) for :class:`handtrace.io.Interrupted`."""
+    from handtrace.io import Interrupted
+
+    return str(exc) if isinstance(exc, Interrupted) else "interrupted"
+
+
+def _os_error(exc: OSError) -> str:
+    """An OSError in words, with the file name when it has one and its message does not say it."""
+    text = exc.strerror or str(exc) if exc.filename is not None else str(exc)
+    if exc.filename is not None and str(exc.filename) not in text:
+        text = f"{exc.filename}: {text}"
+    return text
+
+
+def _save_drawing(out: Path, image: Any, hands: Sequence[Any]) -> Path:
+    """Write the annotated image under a temporary name, then rename it: a kill or a full disk never leaves
+    a half-written image under the final name."""
     from handtrace.drawing import draw_hands
 
     drawn = cv2.cvtColor(draw_hands(image, hands), cv2.COLOR_RGB2BGR)
@@ -168,7 +213,15 @@ def _save_drawing(out: Path, image: Any, hands: Sequence[Any]) -> None:
     if not ok:  # e.g. a format OpenCV cannot write: fall back to PNG
         out = out.with_suffix(".png")
         ok, buf = cv2.imencode(".png", drawn)
-    buf.tofile(str(out))
+    tmp = out.with_name(f".{out.name}.partial")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(buf.tobytes())
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- track
@@ -220,7 +273,17 @@ def _open_window() -> str | None:
     return None
 
 
+def _source_files(source: Any) -> list[Path]:
+    """The files a frame source reads (none for a camera)."""
+    paths = getattr(source, "paths", None)
+    if paths is not None:
+        return list(paths)
+    path = getattr(source, "path", None)
+    return [path] if path is not None else []
+
+
 def _cmd_track(args: argparse.Namespace) -> int:
+    from handtrace.io import OutputIsInputError, check_output_not_input
     from handtrace.motion import GestureEventDetector
     from handtrace.video import VideoReadError, open_source
     from handtrace.writers import open_writer
@@ -235,12 +298,14 @@ def _cmd_track(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     try:
         source = open_source(args.input, fps=args.fps, threaded=True, strict=True)
-    except (FileNotFoundError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError) as exc:  # missing, empty or unreadable input: nothing was done
         print_error(f"track: {exc}")
-        return EXIT_FAILED
+        return EXIT_USAGE
+    outputs = [*args.output, *([args.draw] if args.draw else [])]
     writers = []
     try:
-        for path in [*args.output, *([args.draw] if args.draw else [])]:
+        check_output_not_input(outputs, _source_files(source))
+        for path in outputs:
             writers.append(open_writer(path, fps=source.fps, size=source.size))
         recognizer = recognizer_from_args(args)
         events = None if args.no_events else GestureEventDetector(recognizer)
@@ -257,11 +322,13 @@ def _cmd_track(args: argparse.Namespace) -> int:
             precision=args.precision,
         )
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
-        print_error(f"track: {exc}")
+        # Refused or unknown outputs and option values are usage errors; a file that cannot be created, I/O.
+        usage = isinstance(exc, ValueError | OutputIsInputError) and not isinstance(exc, OSError)
+        print_error(f"track: {_os_error(exc) if isinstance(exc, OSError) else exc}")
         for w in writers:
-            w.close()
+            _close_quietly(w)
         source.close()
-        return EXIT_FAILED
+        return EXIT_USAGE if usage else EXIT_FAILED
 
     status, done = EXIT_OK, 0
     progress = _progress(source.frame_count, args.quiet)
@@ -283,25 +350,46 @@ def _cmd_track(args: argparse.Namespace) -> int:
     except VideoReadError as exc:
         print_error(f"track: {exc}; the {done} frames before it were written")
         status = EXIT_FAILED
-    except KeyboardInterrupt:
-        print_error(f"track: interrupted after {done} frames; outputs closed")
+    except KeyboardInterrupt as exc:
+        # A signal may land between two outputs' writes of one frame: count what reached each file.
+        written = max([done, *(w.frames_written for w in writers)])
+        print_error(f"track: {_interruption(exc)} after {written} frames; outputs closed")
         status = EXIT_INTERRUPTED
+    except OSError as exc:  # an output could not be written: a full disk, a removed folder
+        print_error(f"track: cannot write the output at frame {done}: {_os_error(exc)}; the frames before "
+                    "it were written")
+        status = EXIT_FAILED
     except Exception as exc:  # anything else: say where, keep what was written
         print_error(f"track: stopped at frame {done}: {type(exc).__name__}: {exc}; the {done} frames "
                     "before it were written")
         status = EXIT_FAILED
     finally:
-        for w in writers:
-            w.close()
+        closed = []
+        for w in writers:  # every writer gets closed, even when one fails or a signal lands meanwhile
+            try:
+                w.close()
+                closed.append(w)
+            except OSError as exc:
+                print_error(f"track: cannot finish {w.path}: {_os_error(exc)}")
+                status = EXIT_FAILED if status == EXIT_OK else status
+            except KeyboardInterrupt:
+                print_error(f"track: interrupted while closing {w.path}")
+                status = EXIT_INTERRUPTED
         if args.show:
             cv2.destroyAllWindows()
     if not args.quiet:
         elapsed = time.perf_counter() - started
         rate = f", {done / elapsed:.1f} frames/s" if elapsed > 0 else ""
         print_error(f"track: {done} frames{rate}; {tracker.stats}")
-        for w in writers:
-            print_error(f"track: wrote {w.path}")
+    if not args.quiet or status != EXIT_OK:
+        for w in closed:
+            print_error(f"track: wrote {w.path} ({w.frames_written} frames)")
     return status
+
+
+def _close_quietly(writer: Any) -> None:
+    with contextlib.suppress(OSError):
+        writer.close()
 
 
 def _show(image: Any, hands: Sequence[Any]) -> bool:
@@ -403,7 +491,10 @@ def _cmd_eval_keypoints(args: argparse.Namespace) -> int:
             full_frame_fallback=config["full_frame_fallback"],
             backend=args.backend,
         )
-    except (ImportError, OSError, ValueError, RuntimeError) as exc:
+    except ValueError as exc:
+        print_error(f"eval keypoints: {exc}")
+        return EXIT_USAGE
+    except (ImportError, OSError, RuntimeError) as exc:
         print_error(f"eval keypoints: cannot create the hand tracker: {exc}")
         return EXIT_FAILED
 
@@ -425,8 +516,8 @@ def _cmd_eval_keypoints(args: argparse.Namespace) -> int:
                 if label == "mmpose":
                     for sub_label, s in ev.summarize_groups(recs).items():
                         summaries[f"mmpose / {sub_label}"] = s
-    except KeyboardInterrupt:
-        print_error("eval keypoints: interrupted")
+    except KeyboardInterrupt as exc:
+        print_error(f"eval keypoints: {_interruption(exc)}")
         return EXIT_INTERRUPTED
     except (OSError, ValueError) as exc:
         print_error(f"eval keypoints: {exc}")
@@ -441,9 +532,24 @@ def _cmd_eval_keypoints(args: argparse.Namespace) -> int:
             "summaries": {k: s.to_dict() for k, s in summaries.items()},
             "records": {k: [r.to_dict() for r in v] for k, v in records.items()},
         }
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
+        try:
+            _write_text_atomically(Path(args.json), json.dumps(out, indent=1) + "\n")
+        except OSError as exc:
+            print_error(f"eval keypoints: cannot write {args.json}: {_os_error(exc)}")
+            return EXIT_FAILED
     return EXIT_OK
+
+
+def _write_text_atomically(path: Path, text: str) -> None:
+    """``path`` gets ``text`` whole or not at all: written under a temporary name, then renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _version() -> str:
@@ -473,23 +579,64 @@ _EVAL_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 def build_parser() -> argparse.ArgumentParser:
     """The ``handtrace`` argument parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
-        prog="handtrace", description="Hand tracking on MediaPipe's hand models."
+        prog="handtrace", description="Hand tracking on MediaPipe's hand models.",
+        epilog="Exit status: 0 success; 1 failure during the work (I/O error, full disk, corrupt input; "
+               "outputs so far kept); 2 usage error or bad input; 130 interrupted (Ctrl-C, SIGTERM, SIGHUP).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error (may also follow the command's options)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in _COMMANDS:
         add(sub)
     return parser
 
 
+def _innermost_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)parser of the command ``args`` ran, e.g. ``eval keypoints``'s: its usage fits its errors."""
+    while True:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        chosen = getattr(args, subs[0].dest, None) if subs else None
+        if chosen is None or chosen not in subs[0].choices:
+            return parser
+        parser = subs[0].choices[chosen]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 some inputs failed, 2 usage error)."""
+    """Run the command line; returns the exit status: 0 ok, 1 failure during the work, 2 usage error or bad
+    input, 130 interrupted (Ctrl-C, SIGTERM, SIGHUP). No traceback for an I/O or input error: ``--debug``
+    shows it."""
+    from handtrace.io import OutputIsInputError, interrupt_on_signals
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # reported by the command's own parser, with its usage (not the top-level one)
+            _innermost_parser(parser, args).error(f"unrecognized arguments: {' '.join(extras)}")
     except SystemExit as exc:  # argparse: --help / --version (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    return int(args.func(args))
+    name = " ".join(str(v) for v in (args.command, getattr(args, "target", None)) if v)
+    try:
+        with interrupt_on_signals():
+            return int(args.func(args))
+    except KeyboardInterrupt as exc:
+        if debug:
+            traceback.print_exc()
+        print_error(f"{name}: {_interruption(exc)}")
+        return EXIT_INTERRUPTED
+    except OutputIsInputError as exc:
+        print_error(f"{name}: {exc}")
+        return EXIT_USAGE
+    except Exception as exc:  # an I/O error in words; anything else with its type and the --debug hint
+        if debug:
+            traceback.print_exc()
+        hint = "" if debug else " (--debug shows the traceback)"
+        print_error(f"{name}: {_os_error(exc)}" if isinstance(exc, OSError)
+                    else f"{name}: {type(exc).__name__}: {exc}{hint}")
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

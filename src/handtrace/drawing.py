@@ -52,6 +52,25 @@ def _scale(shape: tuple[int, ...]) -> int:
     return max(1, round(max(shape[:2]) / 400))
 
 
+def _label_baseline(pts: np.ndarray, box: tuple[int, int, int, int], x: int, width: int, above: int,
+                    below: int, height: int, t: int) -> int:
+    """Baseline y of a hand's label box: above the hand's box when there is room, else below it, else
+    inside it where it covers the fewest landmarks (a hand at the top of the frame keeps its fingertips
+    visible). ``pts`` (21, 2) int landmarks; the label spans ``x .. x + width`` and ``baseline - above ..
+    baseline + below``."""
+    _, y0, _, y1 = box
+    candidates = [y0 - below - t, y1 + above + t, y0 + above + t, y1 - below - t]
+    fits = [y for y in candidates if y - above >= 0 and y + below <= height - 1]
+    if not fits:
+        return candidates[2]
+    inside_x = (pts[:, 0] >= x) & (pts[:, 0] <= x + width)
+
+    def covered(y: int) -> int:
+        return int(np.count_nonzero(inside_x & (pts[:, 1] >= y - above) & (pts[:, 1] <= y + below)))
+
+    return min(fits, key=covered)  # the first candidate among the least covering
+
+
 def draw_hands(
     image_rgb: np.ndarray,
     hands: Sequence[Hand],
@@ -90,9 +109,8 @@ def draw_hands(
         if labels:
             text = hand_label(hand)
             (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, t)
-            # above the box when there is room, else just inside it
-            ty = y0 - base - t if y0 - th - base - 2 * t >= 0 else y0 + th + t
             tx = int(np.clip(x0, 0, max(0, image.shape[1] - tw - 2 * t)))
+            ty = _label_baseline(pts, (x0, y0, x1, y1), tx, tw + 2 * t, th + t, base, image.shape[0], t)
             cv2.rectangle(image, (tx, ty - th - t), (tx + tw + 2 * t, ty + base), side_color, -1)
             cv2.putText(
                 image, text, (tx + t, ty), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0), t, cv2.LINE_AA

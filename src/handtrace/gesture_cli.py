@@ -447,6 +447,10 @@ def cmd_gestures_explain(args: argparse.Namespace) -> int:
     try:
         for path in args.gestures:
             rec.load(path)
+    except (ValueError, OSError, ImportError) as exc:  # a bad --gestures file: bad input (exit-code table)
+        print_error(f"gestures explain: {exc}")
+        return EXIT_USAGE
+    try:
         tracker = _tracker(args.model)
     except (ValueError, OSError, ImportError, RuntimeError) as exc:
         print_error(f"gestures explain: {exc}")

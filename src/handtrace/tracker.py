@@ -20,11 +20,17 @@ Video (``static_image_mode=False``) tracks hands from frame to frame, and fixes 
   where it was expected; handedness is a vote over the whole track, so it does not flip frame to frame;
 * landmarks are smoothed with a scale-aware One Euro filter (``smooth_landmarks``); the crops use the raw
   landmarks, so smoothing adds no lag to the tracking itself.
+
+Threads: in still-image mode one tracker may be shared by several threads (a web server's global tracker):
+calls hold no shared mutable buffers, so each returns what it would alone. Video mode follows one stream
+of frames: a call made while another thread is inside :meth:`HandTracker.process` raises ``RuntimeError``
+(use one tracker per stream).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -36,6 +42,7 @@ from handtrace.landmarks import LandmarkBatch, LandmarkEstimator, decode_handedn
 from handtrace.results import Hand
 from handtrace.roi import detection_to_roi, landmarks_to_roi
 from handtrace.smoothing import LandmarkSmoother, palm_size
+from handtrace.timestamps import VideoClock
 from handtrace.tracking import Track, TrackerStats, TrackSet, overlapping
 from handtrace.warp import prepare
 
@@ -57,6 +64,13 @@ DUPLICATE_MIN_IOU = 0.2
 REFINE_MIN_LOGIT_GAIN = 0.2
 #: Presence a hand found again by :meth:`HandTracker._recover` must reach on its second look.
 RECOVERY_MIN_PRESENCE = 0.9
+
+
+def _check_count(name: str, value: object, minimum: int) -> int:
+    """``value`` as an int when it is an integer >= ``minimum`` (not a bool), else a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -117,7 +131,8 @@ class HandTracker:
     """Find hands and their 21 landmarks in RGB images.
 
     Args:
-        static_image_mode: treat every image as unrelated (only mode implemented; ``False`` acts the same).
+        static_image_mode: ``True``: every image is unrelated (photos); ``False``: video, one call per frame
+            in order, tracking hands from frame to frame (see the module docstring).
         max_num_hands: most hands returned.
         model_complexity: 0 for the "lite" models, 1 for the "full" models.
         min_detection_confidence: palm detection score threshold.
@@ -126,9 +141,9 @@ class HandTracker:
         refine: run a second landmark pass on the region derived from the first pass's landmarks.
         full_frame_fallback: when no palm is found, detect again on the whole image at a smaller detector
             input (128 pixels on the long side), for hands that fill the frame.
-        num_threads: inference threads (default: every core up to 4, one or all of them per model call as
-            measured speed decides; a still image with two hands or more then runs the hands' landmark
-            passes side by side, one thread each).
+        num_threads: inference threads, 1 or more (default: every core up to 4, one or all of them per
+            model call as measured speed decides; a still image with two hands or more then runs the hands'
+            landmark passes side by side, one thread each).
         backend: "onnx" (default) or "litert" (MediaPipe's original .tflite files, for checking; the
             .tflite palm model takes 192x192 only, so the fallback runs on onnxruntime).
         smooth_landmarks: video mode: smooth each track's landmarks with a One Euro filter.
@@ -136,7 +151,7 @@ class HandTracker:
             palm detector on one frame in this many. A hand entering the view is found within this many
             frames of becoming detectable.
         max_lost_frames: video mode: a lost hand's id is given back if it reappears, where it was expected,
-            within this many frames.
+            within this many frames (0 or more).
         motion_prediction: video mode: extrapolate each hand's region from its recent motion.
         gestures: name each hand's gesture (``Hand.gesture``): ``True`` for the built-in rules, a
             :class:`~handtrace.gestures.GestureRecognizer` (custom gestures, a trained model), or ``False``.
@@ -145,6 +160,12 @@ class HandTracker:
             int8 was no faster there and lost hands).
 
     Use as a context manager or call :meth:`close` to free the models.
+
+    Thread safety: still-image mode may be shared by threads (no shared mutable buffers); in video mode a
+    second thread calling :meth:`process` while one is inside it gets a ``RuntimeError``.
+
+    Raises:
+        ValueError: an option out of range, naming it and the value.
     """
 
     def __init__(
@@ -175,6 +196,10 @@ class HandTracker:
                             ("min_tracking_confidence", min_tracking_confidence)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+        if num_threads is not None:
+            num_threads = _check_count("num_threads", num_threads, 1)
+        detection_interval = _check_count("detection_interval", detection_interval, 1)
+        max_lost_frames = _check_count("max_lost_frames", max_lost_frames, 0)
         from handtrace.runtime import HandLandmarkModel, PalmDetectorModel
 
         self.static_image_mode = static_image_mode
@@ -199,6 +224,8 @@ class HandTracker:
         # first still image with two regions), or False where the model has no 1-thread session.
         self._side_by_side: _SideBySide | bool | None = None
         self._side_by_side_pid = 0
+        self._side_by_side_lock = threading.Lock()
+        self._video_lock = threading.Lock()  # held by the thread inside a video-mode process()
         self.smooth_landmarks = smooth_landmarks
         self.gestures: GestureRecognizer | None = (
             GestureRecognizer() if gestures is True else gestures if gestures else None)
@@ -207,6 +234,7 @@ class HandTracker:
         self._tracks = TrackSet(self.max_num_hands, detection_interval=detection_interval,
                                 max_lost_frames=max_lost_frames)
         self._frame = 0
+        self._clock = VideoClock()
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def __enter__(self) -> HandTracker:
@@ -228,6 +256,7 @@ class HandTracker:
         """Forget the tracked hands (start of a new video); statistics are kept."""
         self._tracks.reset()
         self._frame = 0
+        self._clock.reset()
 
     @property
     def tracks(self) -> list[Track]:
@@ -243,14 +272,36 @@ class HandTracker:
         """Hands in an RGB uint8 image (H, W, 3) (grayscale and RGBA accepted).
 
         Still images: highest presence first. Video mode: one call per frame in order, ``timestamp_ms`` the
-        frame's time (default: 30 frames per second); hands come ordered by ``id``.
+        frame's time in milliseconds (default: the previous one + 1000/30); hands come ordered by ``id``.
+        As in MediaPipe's VIDEO mode, timestamps must be finite and increase from call to call; ones that
+        look like seconds (a first one in [1e9, 1e11), i.e. ``time.time()``, or steps under 1 ms three
+        times in a row) give one warning, since the smoothing would then lag far behind the hand.
+        Grayscale input works but finds fewer hands: the models were trained on colour images.
+
+        Raises:
+            ValueError: a bad image (None, not uint8, a wrong shape, empty), or in video mode a timestamp
+                that is not finite or not greater than the previous one.
+            RuntimeError: the tracker is closed, or (video mode) another thread is inside ``process``.
         """
         if self._detector is None or self._landmarker is None:
             raise RuntimeError("HandTracker is closed")
-        image = prepare(as_rgb_uint8(image))
-        self.stats.frames += 1
-        hands = (self._process_video(image, timestamp_ms) if not self.static_image_mode
-                 else self._process_still(image))
+        if self.static_image_mode:
+            image = prepare(as_rgb_uint8(image))
+            self.stats.frames += 1
+            hands = self._process_still(image)
+        else:
+            if not self._video_lock.acquire(blocking=False):
+                raise RuntimeError(
+                    "HandTracker in video mode was called from two threads at once: a video-mode tracker "
+                    "follows one stream of frames; use one tracker per thread (still images may share one)")
+            try:
+                image = prepare(as_rgb_uint8(image))
+                # After the image: a refused image or timestamp changes nothing.
+                ts = self._clock.check(timestamp_ms, self._frame)
+                self.stats.frames += 1
+                hands = self._process_video(image, ts)
+            finally:
+                self._video_lock.release()
         if self.gestures is not None and hands:
             self.gestures.annotate(hands)
         return hands
@@ -291,6 +342,10 @@ class HandTracker:
         return LandmarkBatch.concat([first, second])
 
     def _side_by_side_estimators(self) -> _SideBySide | None:
+        with self._side_by_side_lock:  # threads sharing a still-image tracker create one worker, not two
+            return self._side_by_side_estimators_locked()
+
+    def _side_by_side_estimators_locked(self) -> _SideBySide | None:
         if isinstance(self._side_by_side, tuple) and self._side_by_side_pid != os.getpid():
             self._side_by_side = None  # a forked child has the executor but not its thread: start another
         if self._side_by_side is None:
@@ -385,11 +440,9 @@ class HandTracker:
         room = 2 * (self.max_num_hands - tracked)
         return rois[:room], np.asarray(scores[:room], np.float32)
 
-    def _process_video(self, image: np.ndarray, timestamp_ms: float | None) -> list[Hand]:
+    def _process_video(self, image: np.ndarray, timestamp_ms: float) -> list[Hand]:
         frame = self._frame
         self._frame += 1
-        if timestamp_ms is None:
-            timestamp_ms = frame * 1000.0 / 30.0
         tracks = self._tracks
         live = list(tracks.tracks)
         if self.motion_prediction:

@@ -8,12 +8,14 @@ crop) and both give bit-identical values, so :func:`prepare` turns a small image
 (alpha unused) when the warps it will go through save more than the conversion costs. A large frame
 (video) keeps its RGB pixels; for each crop only the part the warp reads (its footprint) is converted, into
 a reusable full-size RGBA scratch buffer, so that coordinates stay those of the frame and the values stay
-bit-identical.
+bit-identical. The buffer is per thread (:class:`RGBAScratch`): one tracker shared by threads must not have
+one thread's frame written into the buffer another thread is warping from.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 
 import cv2
 import numpy as np
@@ -62,10 +64,20 @@ def footprint(to_image: np.ndarray, size: int, height: int, width: int) -> tuple
 
 
 class RGBAScratch:
-    """A full-size RGBA buffer, reused from frame to frame, filled only where the current warp reads."""
+    """A full-size RGBA buffer per thread, reused from frame to frame, filled only where the current warp
+    reads. Each thread gets its own buffer, so one scratch (one tracker) can serve several threads at once."""
 
     def __init__(self) -> None:
-        self.buffer: np.ndarray | None = None
+        self._local = threading.local()
+
+    @property
+    def buffer(self) -> np.ndarray | None:
+        """The calling thread's buffer (``None`` before its first use)."""
+        return getattr(self._local, "buffer", None)
+
+    @buffer.setter
+    def buffer(self, value: np.ndarray | None) -> None:
+        self._local.buffer = value
 
     def source(self, image: np.ndarray, to_image: np.ndarray, size: int) -> np.ndarray:
         """What to warp ``image`` (H, W, 3) from: this buffer with the warp's footprint converted, or
@@ -74,10 +86,11 @@ class RGBAScratch:
         x0, y0, x1, y1 = footprint(to_image, size, h, w)
         if (x1 - x0) * (y1 - y0) > RGBA_MAX_PIXELS:
             return image
-        if self.buffer is None or self.buffer.shape[:2] != (h, w):
-            self.buffer = np.empty((h, w, 4), np.uint8)
-        cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_RGB2RGBA, dst=self.buffer[y0:y1, x0:x1])
-        return self.buffer
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is None or buffer.shape[:2] != (h, w):
+            buffer = self._local.buffer = np.empty((h, w, 4), np.uint8)
+        cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_RGB2RGBA, dst=buffer[y0:y1, x0:x1])
+        return buffer
 
 
 def warp_into(image: np.ndarray, to_image: np.ndarray, out: np.ndarray, border: str = "replicate",
