@@ -211,7 +211,11 @@ def test_usage_errors(clips: dict[str, Path], tmp_path: Path, capsys: pytest.Cap
     assert _batch([str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "o")]) == 2
     assert "input not found" in capsys.readouterr().err
     assert _batch([str(clips["asl"].parent), "-o", str(clips["asl"].parent / "out")]) == 2
-    assert "would write into the input" in capsys.readouterr().err
+    assert "lies inside the input folder" in capsys.readouterr().err
+    assert _batch([str(clips["asl"]), "-o", str(clips["asl"].parent)]) == 2  # the input's own folder
+    assert "is the input folder" in capsys.readouterr().err
+    assert _batch([str(clips["asl"].parent), "-o", str(clips["asl"].parent.parent)]) == 2
+    assert "lies inside the output folder" in capsys.readouterr().err
 
 
 def test_missing_extra_says_which_to_install(monkeypatch: pytest.MonkeyPatch, clips: dict[str, Path],

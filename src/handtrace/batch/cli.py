@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from handtrace.gesture_cli import add_gesture_options
+from handtrace.io import check_output_not_input
 from handtrace.sources import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -172,15 +173,15 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             f"batch: --segment-frames takes a number of frames, auto or 0, not {args.segment_frames!r}"
         )
         return EXIT_USAGE
-    from handtrace.batch.inputs import expand_inputs
+    from handtrace.batch.inputs import check_not_nested, expand_inputs
     from handtrace.batch.runner import BatchOptions, ConfigMismatch, JobLocked, run_batch
-    from handtrace.batch.safety import check_output_not_input
     from handtrace.batch.worker import JobConfig, Worker
 
     try:
         items = expand_inputs(args.inputs)
-        check_output_not_input(args.output, [*(p for p in args.inputs if os.path.isdir(p)),
-                                              *(it.path for it in items)])
+        input_dirs = [p for p in args.inputs if os.path.isdir(p)]
+        check_output_not_input([], [*input_dirs, *(it.path for it in items)], output_dirs=[args.output])
+        check_not_nested(args.output, input_dirs)
     except ValueError as exc:
         print_error(f"batch: {exc}")
         return EXIT_USAGE
@@ -255,10 +256,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if not _need("report", REPORT_MODULES, "batch"):
         return EXIT_USAGE
     from handtrace.batch.report import write_report
-    from handtrace.batch.safety import check_output_not_input
 
     try:
-        check_output_not_input(args.output, [args.source])
+        check_output_not_input([args.output], [args.source])
         path = write_report(
             args.source, args.output, max_inputs=args.max_inputs, thumbnails=args.thumbnails
         )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import glob as globlib
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -171,3 +172,16 @@ def expand_inputs(specs: Sequence[str] | Iterable[str]) -> list[InputItem]:
     if not items:
         raise InputError("no inputs given")
     return list(items.values())
+
+
+def check_not_nested(out_dir: str | os.PathLike[str], input_dirs: Iterable[str | os.PathLike[str]]) -> None:
+    """Refuse an output folder inside an input folder, or an input folder inside the output folder: a rerun
+    would then read the job's own outputs as inputs (what :func:`handtrace.io.check_output_not_input` adds
+    for a batch, whose inputs are folders searched recursively)."""
+    out = Path(out_dir).resolve()
+    for folder in input_dirs:
+        inp = Path(folder).resolve()
+        if inp in out.parents:
+            raise ValueError(f"the output folder {out_dir} lies inside the input folder {folder}")
+        if out in inp.parents:
+            raise ValueError(f"the input folder {folder} lies inside the output folder {out_dir}")

@@ -26,7 +26,6 @@ import pyarrow.compute as pc
 from handtrace.batch.inputs import InputItem
 from handtrace.batch.manifest import Manifest
 from handtrace.batch.parquet import read_table
-from handtrace.batch.safety import interrupt_on_signals
 from handtrace.batch.segments import auto_segment_frames, plan_segments, stitch, video_frame_count
 from handtrace.batch.worker import (
     OUTPUT_DIRS,
@@ -38,6 +37,7 @@ from handtrace.batch.worker import (
     segment_path,
     write_final_outputs,
 )
+from handtrace.io import interrupt_on_signals
 
 __all__ = ["BatchOptions", "BatchSummary", "ConfigMismatch", "JobLocked", "run_batch"]
 
