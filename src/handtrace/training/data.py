@@ -320,7 +320,8 @@ def _load_file(file: Path, images: Path | None) -> list[Sample]:
 
 
 #: Annotation files looked for in a folder, in this order.
-FOLDER_FILES = ("annotations_21kp.json", "annotations.json", "annotations.jsonl", "labels.json", "labels.jsonl")
+FOLDER_FILES = ("annotations_21kp.json", "annotations.json", "annotations.jsonl", "labels.json",
+                "labels.jsonl")
 
 
 def load_annotations(path: str | Path, images: str | Path | None = None) -> list[Sample]:
