@@ -70,6 +70,9 @@ def export_model(name: str, net: nn.Module, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".onnx", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the model is an ordinary file
     was_training = net.training
     try:
         export_onnx(name, net.eval().cpu(), tmp)
