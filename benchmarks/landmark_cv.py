@@ -7,7 +7,9 @@ packaged weights.
 The held-out records of all folds together are summarised like ``handtrace eval keypoints`` (hands found,
 PCK@0.1, PCK@0.2, mean error of found hands), as is and padded with 128 px of black.
 
-    PYTHONPATH=src python benchmarks/landmark_cv.py --folds 5 --epochs 12 --lr 2e-4 --json cv.json
+    PYTHONPATH=src python benchmarks/landmark_cv.py --folds 5 --json cv.json          # the CLI's defaults
+    PYTHONPATH=src python benchmarks/landmark_cv.py --only 3 4 --json cv34.json      # some folds, in parallel
+    PYTHONPATH=src python benchmarks/landmark_cv.py --merge cv012.json cv34.json     # then all together
 
 Each fold's model lands in ``--work`` (default a temporary folder).
 """
@@ -50,8 +52,9 @@ def held_out_samples(samples, idx, pad: int) -> list[ev.Sample]:
 def run(args: argparse.Namespace) -> dict:
     root = Path(args.data) if args.data else data_root() / "hand-graph-cnn-realworld"
     samples = load_annotations(root)
+    freeze = False if args.frozen_stages else (args.freeze_encoder or None)  # None: the CLI's default
     config = LandmarkTrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                                 freeze_encoder=args.freeze_encoder, seed=args.seed,
+                                 freeze_encoder=freeze, seed=args.seed,
                                  negatives=args.negatives, frozen_stages=args.frozen_stages)
     if args.no_distill:
         config.weights["distill"] = 0.0
@@ -85,14 +88,41 @@ def run(args: argparse.Namespace) -> dict:
             "summaries": {k: s.to_dict() for k, s in table.items()}, "per_fold": per_fold}
 
 
+def merge(files: list[str]) -> dict:
+    """Per-fold figures from ``--json`` files or logs (one JSON object per fold line) of runs of some folds,
+    summed over the folds: found hands, PCK weighted by hands (every hand has its 21 points labelled here),
+    mean error weighted by found hands."""
+    folds_seen: dict[int, dict] = {}
+    for name in files:
+        text = Path(name).read_text()
+        try:
+            rows = json.loads(text)["per_fold"]
+        except (json.JSONDecodeError, KeyError):
+            rows = [json.loads(line) for line in text.splitlines() if line.startswith('{"fold"')]
+        for row in rows:
+            folds_seen[row["fold"]] = row
+    table = {}
+    for key in [k for k in next(iter(folds_seen.values())) if " / " in k]:
+        parts = [row[key] for row in folds_seen.values()]
+        hands, found = sum(p["gt_hands"] for p in parts), sum(p["found"] for p in parts)
+        table[key] = {
+            "images": sum(p["images"] for p in parts), "gt_hands": hands, "found": found,
+            "found_rate": found / hands,
+            **{k: sum(p[k] * p["gt_hands"] for p in parts) / hands for k in parts[0] if k.startswith("pck")},
+            "mean_error_px": sum(p["mean_error_px"] * p["found"] for p in parts) / found,
+        }
+    return {"folds": sorted(folds_seen), "summaries": table,
+            "train_seconds": {f: r["train_seconds"] for f, r in sorted(folds_seen.items())}}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="hand-graph-cnn-realworld folder (default: in $HANDTRACE_DATA)")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--only", type=int, nargs="+", help="run only these folds (0-based)")
     p.add_argument("--fold-seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=LandmarkTrainConfig.epochs)
-    p.add_argument("--lr", type=float, default=LandmarkTrainConfig.lr)
+    p.add_argument("--epochs", type=int, help="default: the CLI's")
+    p.add_argument("--lr", type=float, help="default: the CLI's")
     p.add_argument("--batch-size", type=int, default=LandmarkTrainConfig.batch_size)
     p.add_argument("--negatives", type=float, default=LandmarkTrainConfig.negatives)
     p.add_argument("--freeze-encoder", action="store_true")
@@ -101,8 +131,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--work", help="folder for the fold models (default: a temporary folder)")
     p.add_argument("--json", help="write the summaries and per-fold figures here")
+    p.add_argument("--merge", nargs="+", metavar="FILE",
+                   help="combine the per-fold figures of earlier runs (their --json files or logs) instead")
     args = p.parse_args(argv)
-    out = run(args)
+    if args.merge:
+        out = merge(args.merge)
+        for key, s in out["summaries"].items():
+            print(f"| {key} | {s['found']}/{s['gt_hands']} | {100 * s['pck@0.1']:.1f}% | "
+                  f"{100 * s['pck@0.2']:.1f}% | {s['mean_error_px']:.2f} |")
+    else:
+        out = run(args)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
     return 0
