@@ -48,6 +48,18 @@ def _create_tracker(**kwargs: Any) -> Any:
     return HandTracker(**kwargs)
 
 
+def _add_model_files(p: argparse.ArgumentParser) -> None:
+    """``--palm-model`` / ``--landmark-model``: ONNX files replacing the packaged models."""
+    p.add_argument("--palm-model", metavar="ONNX",
+                   help="palm detector model file (default: the packaged one)")
+    p.add_argument("--landmark-model", metavar="ONNX",
+                   help="landmark model file, e.g. from 'handtrace train landmarks' (default: packaged)")
+
+
+def _model_files(args: argparse.Namespace) -> dict[str, Any]:
+    return {"palm_model": args.palm_model, "landmark_model": args.landmark_model}
+
+
 def _progress(total: int | None, quiet: bool) -> ProgressBar:
     return ProgressBar(total, enabled=False if quiet or total == 1 else None)
 
@@ -71,6 +83,7 @@ def _add_detect(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-r", "--recursive", action="store_true", help="also take images from subfolders")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_gesture_options(p)
+    _add_model_files(p)
     p.set_defaults(func=_cmd_detect)
 
 
@@ -114,6 +127,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
             min_detection_confidence=args.min_detection_confidence,
             mirrored=args.mirrored,
             gestures=False,
+            **_model_files(args),
         )
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
         print_error(f"detect: cannot create the hand tracker: {exc}")
@@ -202,6 +216,7 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or statistics")
     add_gesture_options(p)
     p.add_argument("--no-events", action="store_true", help="do not detect swipe / pinch / hold events")
+    _add_model_files(p)
     p.set_defaults(func=_cmd_track)
 
 
@@ -255,6 +270,7 @@ def _cmd_track(args: argparse.Namespace) -> int:
             detection_interval=args.detection_interval,
             gestures=False,
             precision=args.precision,
+            **_model_files(args),
         )
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
         print_error(f"track: {exc}")
@@ -344,6 +360,7 @@ def _add_eval_keypoints(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="only the first N images of each set (quick runs)")
     p.add_argument("--json", metavar="FILE", help="write summaries and per-image records here")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_model_files(p)
     p.set_defaults(func=_cmd_eval_keypoints)
 
 
@@ -373,6 +390,7 @@ def _cmd_eval_keypoints(args: argparse.Namespace) -> int:
         "max_num_hands": args.max_hands,
         "pad": args.pad,
         "data_dir": str(root),
+        **{k: v for k, v in _model_files(args).items() if v},
     }
     runs: list[tuple[str, Callable[[], Iterator[ev.Sample]]]] = []
     if (root / "hand-graph-cnn-realworld").is_dir():
@@ -402,6 +420,7 @@ def _cmd_eval_keypoints(args: argparse.Namespace) -> int:
             refine=config["refine"],
             full_frame_fallback=config["full_frame_fallback"],
             backend=args.backend,
+            **_model_files(args),
         )
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
         print_error(f"eval keypoints: cannot create the hand tracker: {exc}")
@@ -454,9 +473,16 @@ def _version() -> str:
 
 # ----------------------------------------------------------------------------------------------- main
 
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    """``handtrace train ...`` (:mod:`handtrace.training.cli`: its parsers import no PyTorch)."""
+    from handtrace.training.cli import add_train_command
+
+    add_train_command(sub)
+
+
 #: Top-level subcommands, in help order: each registers itself on the subparsers object.
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_detect, _add_track, add_gesture_commands, _add_eval]
+    _add_detect, _add_track, add_gesture_commands, _add_eval, _add_train]
 #: Targets of ``handtrace eval``.
 _EVAL_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_eval_keypoints, add_eval_gestures_command]

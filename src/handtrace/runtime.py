@@ -50,6 +50,20 @@ def model_path(name: str) -> Path:
     return path
 
 
+#: Output names of each model family's ONNX files (what a model file must provide to replace one).
+FAMILY_OUTPUTS = {"palm_detection": ("regressors", "scores"),
+                  "hand_landmark": ("landmarks", "presence", "handedness", "world_landmarks")}
+
+
+def check_model_file(path: str | os.PathLike[str], family: str, session) -> None:
+    """Raise a ValueError unless ``session`` (opened on ``path``) has the outputs of ``family``
+    ("palm_detection" or "hand_landmark"), i.e. is that model in the packaged form (``handtrace train``)."""
+    outputs = tuple(o.name for o in session.get_outputs())
+    if outputs != FAMILY_OUTPUTS[family]:
+        raise ValueError(f"{path}: not a {family.replace('_', ' ')} model (outputs {outputs}, expected "
+                         f"{FAMILY_OUTPUTS[family]})")
+
+
 def _check_variant(variant: str) -> str:
     if variant not in VARIANTS:
         raise ValueError(f"model variant must be one of {VARIANTS}, got {variant!r}")
@@ -364,14 +378,29 @@ class _Network:
     family: str
 
     def __init__(self, variant: str = "full", threads: int | None = None, backend: str = "onnx",
-                 providers: list[str] | None = None, precision: str = "float") -> None:
+                 providers: list[str] | None = None, precision: str = "float",
+                 path: str | os.PathLike[str] | None = None) -> None:
         self.variant = _check_variant(variant)
         name = f"{self.family}_{variant}"
         onnx_name = _model_name(name, precision, backend)
         self.backend = backend
         self.precision = precision
+        #: The ONNX file run: ``path`` (a trained model, ``handtrace train``) or None for the packaged model.
+        self.path = Path(path) if path is not None else None
+        if self.path is not None:
+            if backend != "onnx" or precision != "float":
+                raise ValueError(f"a model file ({path}) runs on backend 'onnx' at precision 'float' only")
+            if not self.path.is_file():
+                raise FileNotFoundError(f"model file not found: {path}")
         if backend == "onnx":
-            self.session = self._open(model_path(onnx_name), threads, providers)
+            try:
+                self.session = self._open(self.path or model_path(onnx_name), threads, providers)
+            except Exception as exc:  # onnxruntime's errors for a file that is no model (InvalidProtobuf...)
+                if self.path is None:
+                    raise
+                raise ValueError(f"{path}: cannot load as an ONNX model: {exc}") from None
+            if self.path is not None:
+                check_model_file(self.path, self.family, self.session)
             self.input_name = self.session.get_inputs()[0].name
         elif backend == "litert":
             self._litert = _LiteRTModel(tflite_path(name), threads)
@@ -395,15 +424,16 @@ class PalmDetectorModel(_Network):
     ``len(palm_anchors(H, W))`` (2016 at MediaPipe's 192x192, 1344 at 128x192). Each size runs on its own
     session, opened on first use. MediaPipe's ``.tflite`` (``backend="litert"``) takes 192x192 only
     (``any_size`` False). ``precision``: "float" (default) or "int8" (not packaged: no faster for this model
-    on x86).
+    on x86). ``path``: an ONNX file in the packaged form to run instead (e.g. from ``handtrace train``).
     """
 
     family = "palm_detection"
     input_size = PALM_INPUT_SIZE
 
     def __init__(self, variant: str = "full", threads: int | None = None, backend: str = "onnx",
-                 providers: list[str] | None = None, precision: str = "float") -> None:
-        super().__init__(variant, threads, backend, providers, precision)
+                 providers: list[str] | None = None, precision: str = "float",
+                 path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(variant, threads, backend, providers, precision, path)
         #: Whether inputs other than 192x192 are accepted.
         self.any_size = backend == "onnx"
 
@@ -421,6 +451,7 @@ class HandLandmarkModel(_Network):
     """Hand landmarks: (N, 224, 224, 3|4) uint8 RGB(A) -> :class:`LandmarkOutput`.
 
     ``precision``: "float" (default) or "int8" (the quantized model: faster on CPUs with int8 dot products).
+    ``path``: an ONNX file in the packaged form to run instead (e.g. from ``handtrace train``).
     """
 
     family = "hand_landmark"

@@ -143,6 +143,9 @@ class HandTracker:
         precision: "float" (default) or "int8": the int8 landmark model is about 0.6x the float one's
             time on one core, for +0.06 px mean error on the shared photos (the palm detector stays float:
             int8 was no faster there and lost hands).
+        palm_model, landmark_model: ONNX files to run instead of the packaged models (e.g. made by
+            ``handtrace train``, see docs/training.md); ``model_complexity`` still picks the packaged one
+            for a model not given.
 
     Use as a context manager or call :meth:`close` to free the models.
     """
@@ -166,6 +169,8 @@ class HandTracker:
         motion_prediction: bool = True,
         gestures: bool | GestureRecognizer = True,
         precision: str = "float",
+        palm_model: str | os.PathLike[str] | None = None,
+        landmark_model: str | os.PathLike[str] | None = None,
     ) -> None:
         if model_complexity not in VARIANTS:
             raise ValueError(f"model_complexity must be 0 or 1, got {model_complexity!r}")
@@ -189,12 +194,12 @@ class HandTracker:
         # MediaPipe's 192x192 letterbox for the first look (its results, to the pixel); the fallback, ours
         # alone, fits its input to the image instead (less border to run on: 96x128 for a 3:2 photo).
         self._detector: PalmDetector | None = PalmDetector(
-            PalmDetectorModel(variant, num_threads, backend), min_score=self.min_detection_confidence,
-            square=True)
+            PalmDetectorModel(variant, num_threads, backend, path=palm_model),
+            min_score=self.min_detection_confidence, square=True)
         self._fallback_model = (variant, num_threads)
         self._fallback_detector: PalmDetector | None = None  # created on first use
         self._landmarker: LandmarkEstimator | None = LandmarkEstimator(
-            HandLandmarkModel(variant, num_threads, backend, precision=precision))
+            HandLandmarkModel(variant, num_threads, backend, precision=precision, path=landmark_model))
         # Two estimators on the landmark model's 1-thread session and a worker thread (created on the
         # first still image with two regions), or False where the model has no 1-thread session.
         self._side_by_side: _SideBySide | bool | None = None
