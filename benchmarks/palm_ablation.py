@@ -62,7 +62,7 @@ def train(name: str, out: Path, threads: int) -> int:
     config = PalmTrainConfig(epochs=EPOCHS, steps_per_epoch=STEPS, batch_size=BATCH, init="scratch",
                              size=SIZE, threads=threads, seed=0, compose=ComposeConfig(min_palm=MIN_PALM),
                              **RUNS[name])
-    ckpt = out / f"{name}.ckpt"
+    ckpt = out / f"{name}.ckpt.pt"
     result = train_palm(train_photos, held, train_bgs, out / f"{name}.onnx", config, val_backgrounds=val_bgs,
                         resume=ckpt if ckpt.exists() else None)
     print(json.dumps(result.history[-1]))
@@ -84,8 +84,53 @@ def main(argv: list[str] | None = None) -> int:
     return report(args.output)
 
 
+def held_out_sets() -> dict[str, list]:
+    """The test sets, all from the 30 held-out photos (and the 2 held-out backgrounds)."""
+    from handtrace.evaluation import Sample, pad_sample
+    from handtrace.training.palm_data import ComposeConfig, compose
+
+    _, held, _, val_bgs = split_photos()
+    plain = [Sample(p.image, list(p.hands), p.name) for p in held]
+    rng = np.random.default_rng(11)
+    config = ComposeConfig(min_palm=MIN_PALM)
+    frames = [compose(rng, held, val_bgs, SIZE, config) for _ in range(HELD_OUT_FRAMES)]
+    return {
+        "held-out photos, as is": plain,
+        "held-out photos, padded 128 px": [pad_sample(s, 128) for s in plain],
+        f"{HELD_OUT_FRAMES} held-out composites": [
+            Sample(f.image, [lm * SIZE for lm in f.landmarks], f"frame/{i}") for i, f in enumerate(frames)],
+    }
+
+
 def report(out: Path) -> int:
-    raise NotImplementedError
+    import csv
+
+    from handtrace import evaluation as ev
+    from handtrace.training.palm_cli import palm_detector
+
+    sets = held_out_sets()
+    rows: dict[str, dict] = {}
+    for name in RUNS:
+        model = out / f"{name}.onnx"
+        with (out / f"{name}.curves.csv").open() as f:
+            curves = list(csv.DictReader(f))
+        detector = palm_detector(str(model), input_size=SIZE)
+        best = max(range(len(curves)), key=lambda i: (float(curves[i]["val_ap"]), i)) + 1
+        rows[name] = {"minutes": round(sum(float(r["seconds"]) for r in curves) / 60, 1), "best_epoch": best,
+                      "sets": {}}
+        for label, samples in sets.items():
+            s = ev.summarize_palms(ev.evaluate_palms(detector, samples))
+            rows[name]["sets"][label] = s.to_dict()
+    head = ["run", "paper AP", *[f"{k}: AP@0.5" for k in sets], "training minutes"]
+    table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, row in rows.items():
+        cells = [name, f"{PAPER[name]}%", *[f"{100 * row['sets'][k]['ap@0.5']:.1f}%" for k in sets],
+                 f"{row['minutes']}"]
+        table.append("| " + " | ".join(cells) + " |")
+    (out / "report.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (out / "report.md").write_text("\n".join(table) + "\n")
+    print("\n".join(table))
+    return 0
 
 
 if __name__ == "__main__":

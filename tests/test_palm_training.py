@@ -127,15 +127,16 @@ def test_tiny_training_run_lowers_the_loss_and_resumes(four_photos, tmp_path):
     result = train_palm(four_photos[:3], four_photos[3:], [], out, config, progress=False, export=False)
     losses = [h["loss"] for h in result.history]
     assert losses[-1] < losses[0]
-    assert out.with_suffix(".csv").read_text().count("\n") == 3  # header + 2 epochs
-    assert out.with_suffix(".png").stat().st_size > 1000
+    assert out.with_name("palm.curves.csv").read_text().count("\n") == 3  # header + 2 epochs
+    assert out.with_name("palm.curves.png").stat().st_size > 1000
     # Resuming the finished run for one more epoch continues from epoch 3 with the same history.
     more = PalmTrainConfig(**{**config.__dict__, "epochs": 3})
-    resumed = train_palm(four_photos[:3], four_photos[3:], [], out, more, resume=out.with_suffix(".ckpt"),
-                         progress=False, export=False)
+    ckpt = out.with_name("palm.ckpt.pt")
+    resumed = train_palm(four_photos[:3], four_photos[3:], [], out, more, resume=ckpt, progress=False,
+                         export=False)
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
     assert resumed.history[:2] == result.history
     with pytest.raises(ValueError, match="different configuration"):
         other = PalmTrainConfig(**{**config.__dict__, "loss": "ce"})
-        train_palm(four_photos[:3], four_photos[3:], [], out, other, resume=out.with_suffix(".ckpt"),
+        train_palm(four_photos[:3], four_photos[3:], [], out, other, resume=out.with_name("palm.ckpt.pt"),
                    progress=False, export=False)

@@ -1,4 +1,4 @@
-"""Palm detector training images: real hands pasted onto backgrounds at every scale (numpy + OpenCV, no torch).
+"""Palm detector training images: real hands pasted on backgrounds at every scale (numpy + OpenCV, no torch).
 
 BlazePalm was trained on real photos plus rendered hands over varied backgrounds. Here real photos stand in
 for the rendered hand. Each training image is a *frame* of a random shape (square, 4:3, 16:9, portrait)
@@ -20,7 +20,7 @@ checkers, blobs). Colour, brightness, noise, blur and flips are applied to the w
 
 Ground truth travels with the pixels: every warp is an affine matrix applied to the 21 landmarks too; the
 palm keypoints and the palm box (:func:`handtrace.evaluation.palm_box`) are taken in the input at the end.
-A palm whose box centre leaves the frame is dropped (its anchors are then ignored, not negatives).
+A palm whose box centre is off the frame is dropped (its anchors are then ignored, not negatives).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ FRAME_LONG_SIDE = (128, 320)
 
 @dataclass
 class HandPhoto:
-    """A photo with its annotated hands: RGB uint8 (H, W, 3) and (G, 21, 2) pixel landmarks (NaN = unknown)."""
+    """A photo and its annotated hands: RGB uint8 (H, W, 3), (G, 21, 2) pixel landmarks (NaN = unknown)."""
 
     image: np.ndarray
     hands: np.ndarray
@@ -160,7 +160,7 @@ def synthetic_texture(rng: np.random.Generator, height: int, width: int) -> np.n
 
 
 def _affine(scale: float, angle: float, src_centre: np.ndarray, dst_centre: np.ndarray) -> np.ndarray:
-    """(2, 3) matrix: rotate by ``angle`` (radians) and scale around ``src_centre``, moved to ``dst_centre``."""
+    """(2, 3) matrix: rotate by ``angle`` (radians), scale about ``src_centre``, move it to ``dst_centre``."""
     c, s = np.cos(angle) * scale, np.sin(angle) * scale
     rot = np.array([[c, -s], [s, c]])
     return np.concatenate([rot, (dst_centre - rot @ src_centre)[:, None]], axis=1)
@@ -189,6 +189,15 @@ def _background(rng: np.random.Generator, backgrounds: Sequence[np.ndarray], hei
 def _palm_side(hand: np.ndarray) -> float:
     box = palm_box(hand)
     return float(box[2] - box[0])
+
+
+#: Half-extent of a pasted hand (its cut-out ellipse) in palm-box sides, to keep hands from covering palms.
+HAND_REACH = 2.0
+
+
+def _overlaps(box: np.ndarray, centre: np.ndarray, reach: float) -> bool:
+    """Whether ``box`` meets the square of half-side ``reach`` around ``centre``."""
+    return bool((box[:2] < centre + reach).all() and (box[2:] > centre - reach).all())
 
 
 def _hand_mask(photo_shape: tuple[int, int], hand: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -248,12 +257,14 @@ class ComposeConfig:
 @dataclass
 class Frame:
     """One composed input: (S, S, 3) uint8 RGB; palm ``boxes`` (G, 4) and ``keypoints`` (G, 7, 2) normalised
-    to the input; ``dropped`` palms (G2, 4) whose centre left the frame (ignored in training)."""
+    to the input, and the hands' 21 ``landmarks`` (G, 21, 2) likewise; ``dropped`` palms (G2, 4) whose centre
+    left the frame (ignored in training)."""
 
     image: np.ndarray
     boxes: np.ndarray
     keypoints: np.ndarray
     dropped: np.ndarray
+    landmarks: np.ndarray
 
 
 def compose(rng: np.random.Generator, photos: Sequence[HandPhoto], backgrounds: Sequence[np.ndarray],
@@ -284,7 +295,13 @@ def compose(rng: np.random.Generator, photos: Sequence[HandPhoto], backgrounds: 
             target = np.exp(rng.uniform(np.log(config.min_palm), np.log(config.max_palm))) * short
             box = palm_box(hand)
             centre = (box[:2] + box[2:]) / 2
-            dst = np.array([rng.uniform(0.1, 0.9) * fw, rng.uniform(0.1, 0.9) * fh])
+            for _ in range(10):  # a second hand must not cover the first one's palm
+                dst = np.array([rng.uniform(0.1, 0.9) * fw, rng.uniform(0.1, 0.9) * fh])
+                reach = target * HAND_REACH
+                if not any(_overlaps(palm_box(h), dst, reach) for h in hands):
+                    break
+            else:
+                continue
             matrix = _affine(target / side, angle(), centre, dst)
             _paste(frame, photo.image, _hand_mask(photo.image.shape[:2], hand, rng), matrix)
             hands.append(_apply(matrix, hand))
@@ -301,28 +318,29 @@ def compose(rng: np.random.Generator, photos: Sequence[HandPhoto], backgrounds: 
         frame = frame[:, ::-1].copy()
         hands = [np.column_stack([fw - h[:, 0], h[:, 1]]) for h in hands]
     frame = _photometric(rng, frame)
-    tensor, box = letterbox(frame, size)
+    return _letterboxed(frame, hands, size)
+
+
+def _letterboxed(image: np.ndarray, hands: Sequence[np.ndarray], size: int) -> Frame:
+    """Letterbox ``image`` into the input like the runtime, carrying the hands (pixel landmarks) along."""
+    tensor, box = letterbox(image, size)
     to_input = box.matrix(size) / size  # image pixels -> normalised input
     landmarks = np.asarray([_apply(to_input, h) for h in hands], np.float64).reshape(-1, 21, 2)
-    return _frame(tensor[..., :3].copy(), landmarks)
-
-
-def _frame(image: np.ndarray, landmarks: np.ndarray) -> Frame:
+    corners = _apply(to_input, np.array([[0.0, 0.0], image.shape[1::-1]], np.float64))
     boxes = palm_box(landmarks).reshape(-1, 4)
     keypoints = palm_keypoints(landmarks).reshape(-1, 7, 2)
     known = ~np.isnan(boxes).any(axis=1)
     centre = (boxes[:, :2] + boxes[:, 2:]) / 2
-    inside = known & (centre >= 0).all(axis=1) & (centre <= 1).all(axis=1)
-    return Frame(image, boxes[inside].astype(np.float32), keypoints[inside].astype(np.float32),
-                 np.nan_to_num(boxes[known & ~inside]).astype(np.float32))
+    # A palm whose centre is off the image (in the border or beyond) is not a target.
+    inside = known & (centre >= corners[0]).all(axis=1) & (centre <= corners[1]).all(axis=1)
+    dropped = np.nan_to_num(boxes[known & ~inside]).astype(np.float32)
+    return Frame(tensor[..., :3].copy(), boxes[inside].astype(np.float32),
+                 keypoints[inside].astype(np.float32), dropped, landmarks[inside])
 
 
 def letterboxed(photo: HandPhoto, size: int = 192) -> Frame:
     """A photo as the runtime sees it: letterboxed into ``size`` x ``size``, no augmentation."""
-    tensor, box = letterbox(photo.image, size)
-    to_input = box.matrix(size) / size
-    landmarks = np.asarray([_apply(to_input, h) for h in photo.hands], np.float64).reshape(-1, 21, 2)
-    return _frame(tensor[..., :3].copy(), landmarks)
+    return _letterboxed(photo.image, list(photo.hands), size)
 
 
 def frame_targets(frame: Frame, size: int = 192) -> tuple[np.ndarray, np.ndarray]:

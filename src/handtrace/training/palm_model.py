@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from handtrace.models.palm_detector import BlazeStage, DetectionHead, PalmDetector
 from handtrace.models.layers import FastPReLU, SamePadConv2d
+from handtrace.models.palm_detector import BlazeStage, DetectionHead, PalmDetector
 
 VARIANT_DEPTH = {"full": 4, "lite": 3}
 #: Score prior of a freshly initialised classifier (RetinaNet): starts every anchor near "no palm", so

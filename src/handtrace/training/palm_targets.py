@@ -36,7 +36,7 @@ POSITIVE, NEGATIVE, IGNORE = 1, 0, -1
 
 @lru_cache(maxsize=8)
 def nominal_anchor_boxes(height: int = 192, width: int | None = None) -> np.ndarray:
-    """(A, 4) ``x_min, y_min, x_max, y_max`` nominal anchor squares, normalised, in the runtime's anchor order.
+    """(A, 4) ``x_min, y_min, x_max, y_max`` nominal anchor squares, normalised, in the runtime anchor order.
 
     The nominal size is in input pixels relative to the short side, so the boxes are square in pixels.
     """
@@ -99,7 +99,7 @@ def assign_anchors(boxes: np.ndarray, anchor_boxes: np.ndarray, anchor_centres: 
 
 def encode(boxes: np.ndarray, keypoints: np.ndarray, anchors: np.ndarray,
            scale: float | tuple[float, float]) -> np.ndarray:
-    """Raw regressors that :func:`handtrace.detection.decode_boxes` decodes back to ``boxes`` and ``keypoints``.
+    """Raw regressors that :func:`handtrace.detection.decode_boxes` decodes to ``boxes`` and ``keypoints``.
 
     Args:
         boxes: (..., 4) ``x_min, y_min, x_max, y_max`` normalised. keypoints: (..., 7, 2) normalised.

@@ -11,9 +11,9 @@ Stages of one run (:func:`train_palm`):
    :func:`handtrace.training.losses.palm_loss`, then validation: loss, and average precision at IoU 0.5 and
    recall at score 0.5 of the boxes the runtime's own decoder and weighted NMS make
    (:func:`handtrace.detection.postprocess`, :mod:`handtrace.evaluation`);
-4. after each epoch: the curves as ``MODEL.csv`` and ``MODEL.png`` and a checkpoint ``MODEL.ckpt`` (model,
-   optimiser, schedule, history, best weights), each written to a temporary name and renamed, so a kill
-   leaves the last complete epoch; ``resume`` continues from it;
+4. after each epoch: the curves as ``MODEL.curves.csv`` and ``MODEL.curves.png`` and a checkpoint
+   ``MODEL.ckpt.pt`` (model, optimiser, schedule, history, best weights), each written to a temporary name
+   and renamed, so a kill leaves the last complete epoch; ``resume`` continues from it;
 5. at the end: the weights of the epoch with the best validation AP (the last one on ties) exported to
    ``MODEL.onnx`` in the packaged form (:func:`handtrace.models.convert.export_onnx`).
 
@@ -23,11 +23,13 @@ data as an uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import math
-import os
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -36,11 +38,14 @@ import torch
 
 from handtrace.detection import Letterbox, postprocess
 from handtrace.evaluation import average_precision, match_palms
+from handtrace.training.export import export_model
+from handtrace.training.landmark_train import _atomic, artifact_paths, pick_device
 from handtrace.training.losses import LossConfig, palm_loss
 from handtrace.training.palm_data import ComposeConfig, Frame, HandPhoto, compose, frame_targets, letterboxed
 from handtrace.training.palm_model import build_palm_detector
 
-CURVE_FIELDS = ("epoch", "lr", "loss", "cls", "box", "keypoints", "val_loss", "val_ap", "val_recall", "seconds")
+CURVE_FIELDS = ("epoch", "lr", "loss", "cls", "box", "keypoints", "val_loss", "val_ap", "val_recall",
+                "seconds")
 #: Detections scored down to this for the precision-recall curve in validation.
 VAL_MIN_SCORE = 0.05
 
@@ -60,7 +65,7 @@ class PalmTrainConfig:
     gamma: float = 2.0
     size: int = 192  # square training input
     seed: int = 0
-    device: str | None = None  # default: cuda when available
+    device: str = "auto"  # "auto": CUDA when torch sees one, else the CPU
     val_frames: int = 64
     threads: int | None = None
     models_dir: str | None = None  # MediaPipe's .tflite files
@@ -69,30 +74,6 @@ class PalmTrainConfig:
     @property
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else (1e-4 if self.init == "mediapipe" else 1e-3)
-
-
-def pick_device(name: str | None = None) -> torch.device:
-    """``name``, or CUDA when torch sees a GPU, else the CPU."""
-    if name:
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def output_paths(model_path: str | Path) -> dict[str, Path]:
-    """Files written next to the model: ``csv``, ``png``, ``ckpt``."""
-    p = Path(model_path)
-    return {"onnx": p, "csv": p.with_suffix(".csv"), "png": p.with_suffix(".png"), "ckpt": p.with_suffix(".ckpt")}
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """``write`` to a temporary name beside ``path``, then rename over it (a kill leaves the old file)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _batch(frames: Sequence[Frame], size: int, device: torch.device
@@ -105,9 +86,10 @@ def _batch(frames: Sequence[Frame], size: int, device: torch.device
 
 
 def validation_frames(photos: Sequence[HandPhoto], backgrounds: Sequence[np.ndarray], count: int, size: int,
-                      seed: int, compose_config: ComposeConfig = ComposeConfig()) -> list[Frame]:
+                      seed: int, compose_config: ComposeConfig | None = None) -> list[Frame]:
     """Fixed validation inputs: every photo letterboxed as it is, then ``count`` composed frames."""
     rng = np.random.default_rng([seed, 1_000_003])
+    compose_config = compose_config or ComposeConfig()
     frames = [letterboxed(p, size) for p in photos]
     return frames + [compose(rng, photos, backgrounds, size, compose_config) for _ in range(count)]
 
@@ -139,13 +121,10 @@ def validate(model: torch.nn.Module, frames: Sequence[Frame], size: int, device:
 def write_curves(history: Sequence[dict], csv_path: Path, png_path: Path | None) -> None:
     """The curves as CSV (one row per epoch) and, with matplotlib, a PNG plot; both written atomically."""
 
-    def write_csv(tmp: Path) -> None:
-        with tmp.open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=CURVE_FIELDS, extrasaction="ignore")
-            w.writeheader()
-            w.writerows(history)
-
-    _atomic(csv_path, write_csv)
+    with _atomic(csv_path) as tmp, tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CURVE_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(history)
     if png_path is None or not history:
         return
     import matplotlib
@@ -168,7 +147,8 @@ def write_curves(history: Sequence[dict], csv_path: Path, png_path: Path | None)
     ax2.legend()
     ax2.set_title("validation: AP@0.5, recall at score 0.5")
     fig.tight_layout()
-    _atomic(png_path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
+    with _atomic(png_path) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
 
 
@@ -187,7 +167,7 @@ def _schedule(step: int, total: int, warmup: int) -> float:
 
 
 def train_palm(train_photos: Sequence[HandPhoto], val_photos: Sequence[HandPhoto],
-               backgrounds: Sequence[np.ndarray], output: str | Path, config: PalmTrainConfig = PalmTrainConfig(),
+               backgrounds: Sequence[np.ndarray], output: str | Path, config: PalmTrainConfig | None = None,
                val_backgrounds: Sequence[np.ndarray] | None = None, resume: str | Path | None = None,
                progress: bool = True, export: bool = True) -> TrainResult:
     """Train a palm detector and export it to ``output`` (``.onnx``), curves and checkpoint beside it.
@@ -200,10 +180,11 @@ def train_palm(train_photos: Sequence[HandPhoto], val_photos: Sequence[HandPhoto
     """
     from tqdm import tqdm
 
+    config = config or PalmTrainConfig()
     if not train_photos:
         raise ValueError("no training photos")
-    paths = output_paths(output)
-    paths["onnx"].parent.mkdir(parents=True, exist_ok=True)
+    paths = artifact_paths(output)
+    paths["model"].parent.mkdir(parents=True, exist_ok=True)
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
@@ -211,7 +192,8 @@ def train_palm(train_photos: Sequence[HandPhoto], val_photos: Sequence[HandPhoto
     loss_config = LossConfig(config.loss, config.alpha, config.gamma)
     model = build_palm_detector(config.variant, config.decoder, config.init, config.models_dir).to(device)
     model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+                                  weight_decay=config.weight_decay)
     total = config.epochs * config.steps_per_epoch
     warmup = min(100, max(1, total // 20))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _schedule(s, total, warmup))
@@ -250,7 +232,7 @@ def train_palm(train_photos: Sequence[HandPhoto], val_photos: Sequence[HandPhoto
             optimizer.step()
             scheduler.step()
             for k in sums:
-                sums[k] += float(parts[k])
+                sums[k] += float(parts[k].detach())
             bar.set_postfix(loss=f"{float(parts['loss']):.3f}")
         bar.close()
         row: dict = {"epoch": epoch, "lr": scheduler.get_last_lr()[0]}
@@ -264,28 +246,28 @@ def train_palm(train_photos: Sequence[HandPhoto], val_photos: Sequence[HandPhoto
             best_ap, best_epoch = ap, epoch
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         if progress:
-            tqdm.write(f"epoch {epoch}/{config.epochs}: loss {row['loss']:.4f} (cls {row['cls']:.4f}, box "
-                       f"{row['box']:.4f}, keypoints {row['keypoints']:.4f}); val loss {row['val_loss']:.4f}, "
-                       f"AP@0.5 {row['val_ap']:.3f}, recall {row['val_recall']:.3f} ({row['seconds']:.0f} s)")
+            tqdm.write(f"epoch {epoch}/{config.epochs}: loss {row['loss']:.4f} (cls {row['cls']:.4f}, "
+                       f"box {row['box']:.4f}, keypoints {row['keypoints']:.4f}); val loss "
+                       f"{row['val_loss']:.4f}, AP@0.5 {row['val_ap']:.3f}, recall {row['val_recall']:.3f} "
+                       f"({row['seconds']:.0f} s)")
         write_curves(history, paths["csv"], paths["png"])
         state = {"config": asdict(config), "epoch": epoch, "model": model.state_dict(),
                  "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "history": history,
                  "best_ap": best_ap, "best_epoch": best_epoch, "best_state": best_state}
-        _atomic(paths["ckpt"], lambda tmp, s=state: torch.save(s, tmp))
+        with _atomic(paths["checkpoint"]) as tmp:
+            torch.save(state, tmp)
     final = build_palm_detector(config.variant, config.decoder, "scratch")
     final.load_state_dict(best_state if best_state is not None else model.state_dict())
     final.eval()
     if export:
-        export_palm_onnx(final, paths["onnx"], config.variant)
+        export_palm_onnx(final, paths["model"], config.variant)
     return TrainResult(final, history, best_epoch, paths)
 
 
 def export_palm_onnx(model: torch.nn.Module, path: str | Path, variant: str = "full") -> Path:
     """Export a trained palm detector in the packaged form (uint8 input, dynamic batch, symbolic height and
-    width, the fast PReLU), atomically."""
-    from handtrace.models.convert import export_onnx
-
-    path = Path(path)
-    model = model.cpu().eval()
-    _atomic(path, lambda tmp: export_onnx(f"palm_detection_{variant}", model, tmp))
-    return path
+    width, the fast PReLU) atomically (:func:`handtrace.training.export.export_model`), without the
+    exporter's progress lines."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        return export_model(f"palm_detection_{variant}", model, path)
