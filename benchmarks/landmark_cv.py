@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> dict:
     samples = load_annotations(root)
     config = LandmarkTrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                                  freeze_encoder=args.freeze_encoder, seed=args.seed,
-                                 negatives=args.negatives)
+                                 negatives=args.negatives, frozen_stages=args.frozen_stages)
     if args.no_distill:
         config.weights["distill"] = 0.0
     work = Path(args.work or tempfile.mkdtemp(prefix="landmark_cv_"))
@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=LandmarkTrainConfig.batch_size)
     p.add_argument("--negatives", type=float, default=LandmarkTrainConfig.negatives)
     p.add_argument("--freeze-encoder", action="store_true")
+    p.add_argument("--frozen-stages", type=int, default=0, help="leading encoder stages kept fixed (of 17)")
     p.add_argument("--no-distill", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--work", help="folder for the fold models (default: a temporary folder)")

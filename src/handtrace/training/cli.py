@@ -29,7 +29,7 @@ def missing_extra(command: str) -> int | None:
     return EXIT_USAGE
 
 
-def add_common_options(p: argparse.ArgumentParser, *, epochs: int, lr: float) -> None:
+def add_common_options(p: argparse.ArgumentParser, *, epochs: str, lr: str) -> None:
     """Options shared by the training targets."""
     p.add_argument("data", nargs="+", metavar="DATA",
                    help="annotations: a folder or file (COCO, COCO-WholeBody, hand-graph-cnn, handtrace "
@@ -38,8 +38,8 @@ def add_common_options(p: argparse.ArgumentParser, *, epochs: int, lr: float) ->
                    help="trained model (ONNX); the checkpoint, curves CSV and plot are written beside it")
     p.add_argument("--val", nargs="+", metavar="DATA", help="validation annotations, figures each epoch")
     p.add_argument("--images", metavar="DIR", help="frames folder for 'handtrace track' JSONL annotations")
-    p.add_argument("--epochs", type=int, default=epochs, metavar="N", help=f"default {epochs}")
-    p.add_argument("--lr", type=float, default=lr, metavar="LR", help=f"peak learning rate (default {lr:g})")
+    p.add_argument("--epochs", type=int, metavar="N", help=f"default {epochs}")
+    p.add_argument("--lr", type=float, metavar="LR", help=f"peak learning rate (default {lr})")
     p.add_argument("--batch-size", type=int, default=16, metavar="N", help="default 16")
     p.add_argument("--from", dest="init", choices=("mediapipe", "scratch"), default="mediapipe",
                    help="start from MediaPipe's weights (default) or from scratch")
@@ -66,7 +66,8 @@ def check_paths(command: str, args: argparse.Namespace, outputs: list[Path]) -> 
         if out.resolve() == resume and out.suffix.lower() == ".onnx":
             print_error(f"{command}: output {out} is the --resume checkpoint")
             return EXIT_USAGE
-    if args.epochs < 1 or args.lr <= 0 or args.batch_size < 1:
+    if (args.epochs is not None and args.epochs < 1) or (args.lr is not None and args.lr <= 0) \
+            or args.batch_size < 1:
         print_error(f"{command}: --epochs and --batch-size must be at least 1 and --lr positive")
         return EXIT_USAGE
     if args.resume and not Path(args.resume).is_file():
@@ -90,7 +91,7 @@ def load_data(command: str, paths: list[str], images: str | None) -> Any:
 
 
 def add_landmarks(sub: argparse._SubParsersAction) -> None:
-    from handtrace.training.config import LandmarkTrainConfig
+    from handtrace.training.config import FROZEN_DEFAULTS, FULL_DEFAULTS, LandmarkTrainConfig
 
     defaults = LandmarkTrainConfig()
     p = sub.add_parser(
@@ -98,9 +99,16 @@ def add_landmarks(sub: argparse._SubParsersAction) -> None:
         description="Train the landmark model on labelled hands: crops with the runtime's region geometry, "
                     "jittered and augmented; writes MODEL.onnx for HandTracker(landmark_model=...) and "
                     "--landmark-model.")
-    add_common_options(p, epochs=defaults.epochs, lr=defaults.lr)
+    add_common_options(p, epochs=f"{FROZEN_DEFAULTS[0]} with the encoder frozen, else {FULL_DEFAULTS[0]}",
+                       lr=f"{FROZEN_DEFAULTS[1]:g} with the encoder frozen, else {FULL_DEFAULTS[1]:g}; "
+                          "the encoder learns at a tenth of it")
     p.add_argument("--model", choices=("full", "lite"), default="full", help="network size (default full)")
-    p.add_argument("--freeze-encoder", action="store_true", help="train only the output heads")
+    p.add_argument("--freeze-encoder", action=argparse.BooleanOptionalAction, default=None,
+                   help="train only the output heads (default: yes from MediaPipe's weights, no from "
+                        "scratch)")
+    p.add_argument("--frozen-stages", type=int, default=defaults.frozen_stages, metavar="K",
+                   help="without --freeze-encoder: keep the first K of the encoder's 17 stages fixed "
+                        f"(default {defaults.frozen_stages})")
     p.add_argument("--negatives", type=float, default=defaults.negatives, metavar="F",
                    help=f"no-hand crops per labelled hand (default {defaults.negatives:g})")
     p.set_defaults(func=cmd_landmarks)
@@ -129,13 +137,16 @@ def cmd_landmarks(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     config = LandmarkTrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, init=args.init,
                                  variant=args.model, freeze_encoder=args.freeze_encoder, seed=args.seed,
-                                 device=args.device, negatives=args.negatives)
+                                 device=args.device, negatives=args.negatives,
+                                 frozen_stages=args.frozen_stages)
     hands = sum(len(s.hands) for s in train)
     if not args.quiet:
-        print_error(f"{command}: {len(train)} images, {hands} hands; {config.epochs} epochs from "
-                    f"{config.init}, device {args.device}")
+        frozen = "encoder frozen" if config.freeze_encoder else f"first {config.frozen_stages} stages frozen"
+        print_error(f"{command}: {len(train)} images, {hands} hands; from {config.init}, {frozen}, "
+                    f"{config.epochs} epochs, device {args.device}" if not args.resume else
+                    f"{command}: {len(train)} images, {hands} hands; resuming {args.resume}")
     try:
-        result = train_landmarks(train, args.output, config, val=val, resume=args.resume,
+        result = train_landmarks(train, args.output, config, val=val, resume=args.resume, epochs=args.epochs,
                                  progress=not args.quiet, log=print_error)
     except KeyboardInterrupt:
         print_error(f"{command}: interrupted; the last finished epoch's checkpoint is {paths['checkpoint']} "

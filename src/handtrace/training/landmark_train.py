@@ -10,7 +10,8 @@ Losses (:func:`landmark_losses`), each over the examples that have its target:
 
 * ``landmarks``: L1 of x, y in crop pixels / 224 over labelled points of hand crops;
 * ``depth``: L1 of z relative to the wrist, same units, where 3D is known;
-* ``presence``: binary cross-entropy, hand crops 1 and negatives 0;
+* ``presence``: binary cross-entropy, negatives 0 and hand crops 1 (from MediaPipe's weights: the untouched
+  model's score, so that presence stays calibrated as the runtime expects);
 * ``handedness``: binary cross-entropy where handedness is labelled;
 * ``world``: L1 in metres of the world landmarks, both centred (the origin is a convention), where 3D is
   known;
@@ -34,13 +35,15 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from handtrace.models.hand_landmark import HandLandmarkNet
-from handtrace.training.config import INITS, LandmarkTrainConfig
+from handtrace.training.config import LandmarkTrainConfig
 from handtrace.training.data import Sample
 from handtrace.training.export import export_landmark_net, load_landmark_net
 from handtrace.training.landmark_data import NO_AUGMENT, NO_JITTER, SIZE, LandmarkExamples, collate
@@ -53,14 +56,32 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def forward_logits(net: HandLandmarkNet, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """The network's heads before their sigmoids: landmarks (N, 21, 3), presence and handedness logits (N,),
-    world (N, 21, 3). ``images``: (N, 224, 224, 3) uint8, scaled exactly as the exported model scales them."""
-    x = images.float() * (1 / 255)
-    f = net.features(net.blocks(net.stem(x.permute(0, 3, 1, 2))))
-    n = len(images)
+def encoder_stages(net: HandLandmarkNet) -> list[nn.Module]:
+    """The encoder in order: stem, the inverted-residual blocks, the feature head (17 stages, both sizes)."""
+    return [net.stem, *net.blocks, net.features]
+
+
+def run_stages(net: HandLandmarkNet, x: torch.Tensor, start: int = 0, stop: int | None = None
+               ) -> torch.Tensor:
+    """Encoder stages ``start:stop`` on ``x`` (the images, NHWC uint8, when ``start`` is 0)."""
+    if start == 0:
+        x = (x.float() * (1 / 255)).permute(0, 3, 1, 2)  # exactly as the exported model scales its input
+    for stage in encoder_stages(net)[start:stop]:
+        x = stage(x)
+    return x
+
+
+def run_heads(net: HandLandmarkNet, f: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The heads before their sigmoids on pooled features ``f``: landmarks (N, 21, 3), presence and
+    handedness logits (N,), world (N, 21, 3)."""
+    n = len(f)
     return (net.landmarks(f).view(n, 21, 3), net.presence(f).view(n), net.handedness(f).view(n),
             net.world_landmarks(f).view(n, 21, 3))
+
+
+def forward_logits(net: HandLandmarkNet, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """:func:`run_heads` of the whole network on (N, 224, 224, 3) uint8 ``images``."""
+    return run_heads(net, run_stages(net, images))
 
 
 def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -82,9 +103,14 @@ def landmark_losses(out: Sequence[torch.Tensor], batch: dict[str, torch.Tensor],
     lm, presence, handed, world = out
     pos = batch["presence"] > 0.5
     t = batch["keypoints"]
+    # With a teacher, a hand crop's presence target is the teacher's score rather than 1: presence stays
+    # calibrated as MediaPipe's, which the runtime compares between its two landmark passes.
+    presence_target = batch["presence"]
+    if teacher is not None:
+        presence_target = torch.where(pos, torch.sigmoid(teacher[1]), presence_target)
     losses = {
         "landmarks": _masked_mean((lm[..., :2] - t[..., :2]).abs() / SIZE, batch["visible"] & pos[:, None]),
-        "presence": F.binary_cross_entropy_with_logits(presence, batch["presence"]),
+        "presence": F.binary_cross_entropy_with_logits(presence, presence_target),
     }
     rel_z = lm[..., 2] - lm[:, :1, 2]
     losses["depth"] = _masked_mean((rel_z - t[..., 2]).abs() / SIZE, batch["has_depth"] & pos)
@@ -109,25 +135,59 @@ def _tensors(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, to
 # ------------------------------------------------------------------------------------------- validation
 
 
+class CropSet:
+    """A fixed set of crops (one epoch's work list of a :class:`LandmarkExamples`) as batches: the images, or,
+    with the first ``stages`` encoder stages frozen, their output computed once (``features``: what the
+    trained stages start from), and the targets."""
+
+    def __init__(self, examples: LandmarkExamples, items: list, net: HandLandmarkNet | None,
+                 device: torch.device, batch_size: int = 32, bar: Callable[..., Any] | None = None,
+                 stages: int = 0) -> None:
+        self.examples, self.items, self.device, self.stages = examples, items, device, stages
+        self.features: torch.Tensor | None = None
+        self.targets: dict[str, torch.Tensor] | None = None
+        if net is not None and stages > 0:
+            feats, targets = [], []
+            steps = range(0, len(items), batch_size)
+            for i in (bar(steps) if bar is not None else steps):
+                b = collate([examples.make(it) for it in items[i:i + batch_size]])
+                with torch.no_grad():
+                    feats.append(run_stages(net, torch.from_numpy(b.pop("image")).to(device), 0, stages))
+                targets.append(b)
+            self.features = torch.cat(feats)
+            self.targets = _tensors({k: np.concatenate([t[k] for t in targets]) for k in targets[0]}, device)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def batches(self, batch_size: int, order: np.ndarray | None = None):
+        """``(images or features, targets)`` per batch, in ``order`` (default: as listed)."""
+        order = np.arange(len(self.items)) if order is None else order
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            if self.features is not None and self.targets is not None:
+                t = torch.from_numpy(idx).to(self.device)
+                yield self.features[t], {k: v[t] for k, v in self.targets.items()}
+            else:
+                b = _tensors(collate([self.examples.make(self.items[j]) for j in idx]), self.device)
+                yield b.pop("image"), b
+
+
 @torch.no_grad()
-def validate(net: HandLandmarkNet, examples: LandmarkExamples, device: torch.device,
-             batch_size: int = 32) -> dict[str, float]:
+def validate(net: HandLandmarkNet, crops: CropSet, device: torch.device, batch_size: int = 32
+             ) -> dict[str, float]:
     """Figures on crops at the keypoints' own region (no jitter, no augmentation): mean keypoint error in
     image pixels, PCK@0.1 of the keypoint box's largest side, mean presence on hands."""
     net.eval()
     errors, pck, presence = [], [], []
-    items = [("hand", i, k, 0) for i, k in examples.hands]
-    for start in range(0, len(items), batch_size):
-        exs = [examples.make(it) for it in items[start:start + batch_size]]
-        b = collate(exs)
-        lm, pres, _, _ = forward_logits(net, torch.from_numpy(b["image"]).to(device))
-        err = np.linalg.norm(lm[..., :2].cpu().numpy() - b["keypoints"][..., :2], axis=-1)
-        err *= b["scale"][:, None]
-        for e, v, ex in zip(err, b["visible"], exs, strict=True):
-            xy = ex.keypoints[v, :2] * ex.scale
-            box = float((xy.max(0) - xy.min(0)).max())
+    for x, b in crops.batches(batch_size):
+        lm, pres, _, _ = run_heads(net, run_stages(net, x, crops.stages if crops.features is not None else 0))
+        kp, vis, scale = (b[k].cpu().numpy() for k in ("keypoints", "visible", "scale"))
+        err = np.linalg.norm(lm[..., :2].cpu().numpy() - kp[..., :2], axis=-1) * scale[:, None]
+        for e, v, k, sc in zip(err, vis, kp, scale, strict=True):
+            xy = k[v, :2] * sc
             errors.extend(e[v])
-            pck.extend(e[v] <= 0.1 * box)
+            pck.extend(e[v] <= 0.1 * float((xy.max(0) - xy.min(0)).max()))
         presence.extend(torch.sigmoid(pres).cpu().numpy())
     return {"val_error_px": float(np.mean(errors)) if errors else float("nan"),
             "val_pck@0.1": float(np.mean(pck)) if pck else float("nan"),
@@ -216,10 +276,29 @@ class TrainResult:
     checkpoint: Path
 
 
-def _freeze_encoder(net: HandLandmarkNet) -> None:
-    for module in (net.stem, net.blocks, net.features):
-        for p in module.parameters():
-            p.requires_grad = False
+def frozen_stages(config: LandmarkTrainConfig, net: HandLandmarkNet) -> int:
+    """How many leading :func:`encoder_stages` stay fixed: all with ``freeze_encoder``, else
+    ``config.frozen_stages``."""
+    total = len(encoder_stages(net))
+    return total if config.freeze_encoder else max(0, min(config.frozen_stages, total))
+
+
+#: Learning-rate factor of each head: Adam's steps are in parameter units, so a head's rate is scaled to the
+#: range of what it outputs (crop pixels up to 224; logits of a few units; world landmarks within 0.1 m).
+HEAD_LR_SCALE = {"landmarks": 1.0, "presence": 0.05, "handedness": 0.05, "world_landmarks": 5e-4}
+#: The encoder's convolutions learn at this share of the rate (pretrained features move slowly).
+ENCODER_LR_SCALE = 0.1
+
+
+def param_groups(net: HandLandmarkNet, lr: float) -> list[dict[str, Any]]:
+    """The trainable parameters in optimizer groups: the encoder at :data:`ENCODER_LR_SCALE` times ``lr``,
+    each head at its :data:`HEAD_LR_SCALE` share (empty groups left out)."""
+    encoder = [p for stage in encoder_stages(net) for p in stage.parameters() if p.requires_grad]
+    groups = [{"params": encoder, "lr": lr * ENCODER_LR_SCALE}]
+    for name, scale in HEAD_LR_SCALE.items():
+        groups.append({"params": [p for p in getattr(net, name).parameters() if p.requires_grad],
+                       "lr": lr * scale})
+    return [g for g in groups if g["params"]]
 
 
 def _schedule(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
@@ -245,10 +324,11 @@ def quiet_export(net: HandLandmarkNet, path: Path) -> Path:
 
 def train_landmarks(train: Sequence[Sample], output: str | Path, config: LandmarkTrainConfig | None = None,
                     val: Sequence[Sample] | None = None, resume: str | Path | None = None,
-                    progress: bool = True, log: Callable[[str], None] = print) -> TrainResult:
+                    epochs: int | None = None, progress: bool = True, log: Callable[[str], None] = print
+                    ) -> TrainResult:
     """Train (or fine-tune) the landmark model on ``train`` and write ``output`` (ONNX, packaged form) with
     its checkpoint, curves CSV and plot beside it (:func:`artifact_paths`). ``resume``: a checkpoint to go on
-    from (its settings are used; ``config.epochs`` may extend the run)."""
+    from, with its settings (``config`` is not used); ``epochs``: then the run's new total."""
     from tqdm import tqdm
 
     config = config or LandmarkTrainConfig()
@@ -256,11 +336,8 @@ def train_landmarks(train: Sequence[Sample], output: str | Path, config: Landmar
     state = None
     if resume is not None:
         state = torch.load(resume, map_location="cpu", weights_only=False)
-        epochs = config.epochs
         config = LandmarkTrainConfig.from_dict(state["config"])
-        config.epochs = max(epochs, config.epochs) if epochs else config.epochs
-    if config.init not in INITS:
-        raise ValueError(f"init must be one of {INITS}, got {config.init!r}")
+        config.epochs = epochs or config.epochs
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     net = load_landmark_net(config.variant, pretrained=config.init == "mediapipe")
@@ -269,8 +346,10 @@ def train_landmarks(train: Sequence[Sample], output: str | Path, config: Landmar
         teacher = copy.deepcopy(net).to(device).eval()
         for p in teacher.parameters():
             p.requires_grad = False
-    if config.freeze_encoder:
-        _freeze_encoder(net)
+    frozen = frozen_stages(config, net)
+    for stage in encoder_stages(net)[:frozen]:
+        for p in stage.parameters():
+            p.requires_grad = False
     net.to(device)
     examples = LandmarkExamples(train, jitter=config.jitter, aug=config.augment, negatives=config.negatives,
                                 seed=config.seed)
@@ -278,8 +357,27 @@ def train_landmarks(train: Sequence[Sample], output: str | Path, config: Landmar
         raise ValueError("no labelled hands in the training data")
     val_examples = (LandmarkExamples(val, jitter=NO_JITTER, aug=NO_AUGMENT, negatives=0, seed=config.seed)
                     if val else None)
-    params = [p for p in net.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    bar_for = (lambda desc: (lambda it: tqdm(it, desc=desc, unit="batch", leave=False, dynamic_ncols=True))
+               ) if progress else (lambda desc: None)
+    val_crops = None
+    if val_examples is not None:
+        items = [("hand", i, k, 0) for i, k in val_examples.hands]
+        val_crops = CropSet(val_examples, items, net, device, bar=bar_for("val features"), stages=frozen)
+    caches: dict[int, CropSet] = {}
+
+    def epoch_crops(epoch: int) -> CropSet:
+        """The epoch's crops: fresh each epoch, or with frozen encoder stages one of ``cache_variants`` sets
+        whose frozen stages run once."""
+        if not frozen:
+            return CropSet(examples, examples.epoch(epoch), None, device)
+        key = epoch % max(1, config.cache_variants)
+        if key not in caches:
+            caches[key] = CropSet(examples, examples.epoch(key), net, device, config.batch_size,
+                                  bar_for(f"features {key + 1}/{config.cache_variants}"), frozen)
+        return caches[key]
+
+    optimizer = torch.optim.AdamW(param_groups(net, config.lr), lr=config.lr,
+                                  weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(examples.epoch(0)) / config.batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, _schedule(config.epochs * steps_per_epoch, max(1, int(config.warmup * steps_per_epoch))))
@@ -290,21 +388,24 @@ def train_landmarks(train: Sequence[Sample], output: str | Path, config: Landmar
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         history, start = state["history"], state["epoch"] + 1
-        torch.set_rng_state(state["torch_rng"])
         log(f"resuming from {resume} after epoch {start}")
 
+    every = max(1, config.epochs // 10)  # lines and plots: about ten per run, and the last epoch
+    bar = tqdm(total=config.epochs, initial=start, desc="train landmarks", unit="epoch", disable=not progress,
+               dynamic_ncols=True)
     for epoch in range(start, config.epochs):
         t0 = time.perf_counter()
         net.train()
-        items = examples.epoch(epoch)
+        crops = epoch_crops(epoch)
+        order = np.random.default_rng([config.seed, epoch, 1]).permutation(len(crops))
         sums: dict[str, float] = {}
-        bar = tqdm(range(0, len(items), config.batch_size), desc=f"epoch {epoch + 1}/{config.epochs}",
-                   unit="batch", disable=not progress, leave=True, dynamic_ncols=True)
-        for n, i in enumerate(bar, 1):
-            batch = _tensors(collate([examples.make(it) for it in items[i:i + config.batch_size]]), device)
-            out = forward_logits(net, batch["image"])
+        steps = 0
+        for x, batch in crops.batches(config.batch_size, order):
+            steps += 1
+            # x: the frozen stages' output (cached), shared by the network and its teacher, or the images
             with torch.no_grad():
-                t_out = forward_logits(teacher, batch["image"]) if teacher is not None else None
+                t_out = None if teacher is None else run_heads(teacher, run_stages(teacher, x, frozen))
+            out = run_heads(net, run_stages(net, x, frozen))
             terms = landmark_losses(out, batch, t_out)
             loss = sum(config.weights.get(k, 0.0) * v for k, v in terms.items())
             optimizer.zero_grad(set_to_none=True)
@@ -313,25 +414,30 @@ def train_landmarks(train: Sequence[Sample], output: str | Path, config: Landmar
             scheduler.step()
             for k, v in [("loss", loss), *((f"loss_{k}", v) for k, v in terms.items())]:
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
-            bar.set_postfix(loss=f"{sums['loss'] / n:.4f}",
-                            px=f"{sums['loss_landmarks'] / n * SIZE:.2f}")
         row: dict[str, float] = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"]}
-        row.update({k: v / max(1, n) for k, v in sums.items()})
-        if val_examples is not None:
-            row.update(validate(net, val_examples, device))
-        row["seconds"] = round(time.perf_counter() - t0, 1)
+        row.update({k: v / max(1, steps) for k, v in sums.items()})
+        if val_crops is not None:
+            row.update(validate(net, val_crops, device))
+        row["seconds"] = round(time.perf_counter() - t0, 2)
         history.append(row)
-        shown = f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f}"
-        if val_examples is not None:
-            shown += (f", val error {row['val_error_px']:.2f} px, PCK@0.1 {row['val_pck@0.1']:.3f}, "
-                      f"presence {row['val_presence']:.3f}")
-        (bar.write if progress else log)(shown + f" ({row['seconds']:.0f} s)")
-        bar.close()
-        write_curves(history, paths["csv"], paths["png"])
+        figures = {"loss": f"{row['loss']:.4f}", "px": f"{row['loss_landmarks'] * SIZE:.2f}"}
+        if val_crops is not None:
+            figures.update(val_px=f"{row['val_error_px']:.2f}", val_pck=f"{row['val_pck@0.1']:.3f}")
+        bar.set_postfix(figures)
+        bar.update(1)
+        last = epoch + 1 == config.epochs
+        if (epoch + 1) % every == 0 or last:
+            shown = f"epoch {epoch + 1}/{config.epochs}: loss {row['loss']:.4f}"
+            if val_crops is not None:
+                shown += (f", val error {row['val_error_px']:.2f} px, PCK@0.1 {row['val_pck@0.1']:.3f}, "
+                          f"presence {row['val_presence']:.3f}")
+            (bar.write if progress else log)(shown)
+        write_curves(history, paths["csv"], paths["png"] if (epoch + 1) % every == 0 or last else None)
         with _atomic(paths["checkpoint"]) as tmp:
             torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "epoch": epoch, "history": history,
-                        "config": config.to_dict(), "torch_rng": torch.get_rng_state()}, tmp)
+                        "config": config.to_dict()}, tmp)
+    bar.close()
     net.cpu().eval()
     quiet_export(net, paths["model"])
     return TrainResult(paths["model"], history, paths["checkpoint"])
