@@ -35,7 +35,7 @@ GESTURES = "mediapipe-model-maker-gestures"
 TRAIN_PER_GESTURE = 3
 ZOOMS = (1.25, 1.5, 1.75, 2.0)
 FAR_PALM = (0.06, 0.15)
-EPOCHS, STEPS, BATCH, LR = 6, 25, 8, 1e-4
+EPOCHS, STEPS, BATCH, LR = 4, 15, 8, 3e-4
 
 
 def _tiles(height: int, width: int, n: int = 2, overlap: float = 0.35) -> list[tuple[int, int, int, int]]:
@@ -102,7 +102,7 @@ def train(out: Path, threads: int) -> int:
     train_photos, held, train_bgs, val_bgs = split_photos()
     g_train, g_held = gesture_split(out)
     config = PalmTrainConfig(epochs=EPOCHS, steps_per_epoch=STEPS, batch_size=BATCH, lr=LR, init="mediapipe",
-                             threads=threads, seed=0, val_frames=32)
+                             threads=threads, seed=0, val_frames=16)
     ckpt = out / "finetuned.ckpt.pt"
     result = train_palm(train_photos + g_train, held + g_held, train_bgs, out / "finetuned.onnx", config,
                         val_backgrounds=val_bgs, resume=ckpt if ckpt.exists() else None)

@@ -140,3 +140,19 @@ def test_tiny_training_run_lowers_the_loss_and_resumes(four_photos, tmp_path):
         other = PalmTrainConfig(**{**config.__dict__, "loss": "ce"})
         train_palm(four_photos[:3], four_photos[3:], [], out, other, resume=out.with_name("palm.ckpt.pt"),
                    progress=False, export=False)
+
+
+def test_untouched_mediapipe_weights_export_equal_to_the_packaged_model(models_dir, data_dir, tmp_path):
+    """MediaPipe's weights loaded for training and exported by the training path give the packaged outputs."""
+    pytest.importorskip("tflite")
+    from handtrace.evaluation import load_hand_graph_cnn
+    from handtrace.runtime import PalmDetectorModel
+    from handtrace.training.palm_train import export_palm_onnx
+
+    net = build_palm_detector("lite", init="mediapipe", models_dir=models_dir)
+    path = export_palm_onnx(net, tmp_path / "palm_lite.onnx", "lite")
+    image = next(iter(load_hand_graph_cnn(data_dir))).image[:192, :192]
+    batch = np.ascontiguousarray(np.stack([image, image[::-1]]))
+    ours, packaged = PalmDetectorModel(path=path), PalmDetectorModel("lite")
+    for a, b in zip(ours(batch), packaged(batch), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
