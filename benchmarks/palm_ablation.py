@@ -75,13 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run", nargs="?", choices=sorted(RUNS))
     p.add_argument("-o", "--output", type=Path, default=Path("results/palm_ablation"))
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--last", action="store_true", help="report: the last epoch's weights, not the best's")
     args = p.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
     if args.what == "train":
         if not args.run:
             p.error("train needs a run name")
         return train(args.run, args.output, args.threads)
-    return report(args.output)
+    return report(args.output, args.last)
 
 
 def held_out_sets() -> dict[str, list]:
@@ -102,7 +103,24 @@ def held_out_sets() -> dict[str, list]:
     }
 
 
-def report(out: Path) -> int:
+def last_epoch_model(checkpoint: Path, decoder: bool = True, variant: str = "full") -> Path:
+    """The checkpoint's last-epoch weights exported beside it as ``*.last.onnx`` (once). The training run
+    exports the epoch with the best validation AP; its validation set holds the held-out photos, so the last
+    epoch is the choice that has not seen them."""
+    path = checkpoint.with_name(checkpoint.name.split(".")[0] + ".last.onnx")
+    if not path.exists():
+        import torch
+
+        from handtrace.training.palm_model import build_palm_detector
+        from handtrace.training.palm_train import export_palm_onnx
+
+        net = build_palm_detector(variant, decoder, "scratch")
+        net.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=False)["model"])
+        export_palm_onnx(net, path, variant)
+    return path
+
+
+def report(out: Path, last: bool = False) -> int:
     import csv
 
     from handtrace import evaluation as ev
@@ -112,6 +130,8 @@ def report(out: Path) -> int:
     rows: dict[str, dict] = {}
     for name in RUNS:
         model = out / f"{name}.onnx"
+        if last:
+            model = last_epoch_model(out / f"{name}.ckpt.pt", RUNS[name]["decoder"])
         with (out / f"{name}.curves.csv").open() as f:
             curves = list(csv.DictReader(f))
         detector = palm_detector(str(model), input_size=SIZE)
@@ -127,8 +147,9 @@ def report(out: Path) -> int:
         cells = [name, f"{PAPER[name]}%", *[f"{100 * row['sets'][k]['ap@0.5']:.1f}%" for k in sets],
                  f"{row['minutes']}"]
         table.append("| " + " | ".join(cells) + " |")
-    (out / "report.json").write_text(json.dumps(rows, indent=1) + "\n")
-    (out / "report.md").write_text("\n".join(table) + "\n")
+    suffix = ".last" if last else ""
+    (out / f"report{suffix}.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (out / f"report{suffix}.md").write_text("\n".join(table) + "\n")
     print("\n".join(table))
     return 0
 
