@@ -96,12 +96,12 @@ def gesture_split(out: Path):
     return train, held
 
 
-def train(out: Path, threads: int) -> int:
+def train(out: Path, threads: int, lr: float = LR) -> int:
     from handtrace.training.palm_train import PalmTrainConfig, train_palm
 
     train_photos, held, train_bgs, val_bgs = split_photos()
     g_train, g_held = gesture_split(out)
-    config = PalmTrainConfig(epochs=EPOCHS, steps_per_epoch=STEPS, batch_size=BATCH, lr=LR, init="mediapipe",
+    config = PalmTrainConfig(epochs=EPOCHS, steps_per_epoch=STEPS, batch_size=BATCH, lr=lr, init="mediapipe",
                              threads=threads, seed=0, val_frames=16)
     ckpt = out / "finetuned.ckpt.pt"
     result = train_palm(train_photos + g_train, held + g_held, train_bgs, out / "finetuned.onnx", config,
@@ -173,9 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("what", choices=["label", "train", "report"])
     p.add_argument("-o", "--output", type=Path, default=Path("results/palm_finetune"))
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--lr", type=float, default=LR, help=f"train: peak learning rate (default {LR:g})")
     args = p.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
-    return {"label": lambda: label(args.output), "train": lambda: train(args.output, args.threads),
+    return {"label": lambda: label(args.output), "train": lambda: train(args.output, args.threads, args.lr),
             "report": lambda: report(args.output)}[args.what]()
 
 
