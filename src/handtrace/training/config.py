@@ -12,7 +12,7 @@ INITS = ("mediapipe", "scratch")
 
 #: Defaults that depend on whether the encoder trains: (epochs, peak learning rate). With the encoder frozen
 #: only the heads learn, on pooled features computed once per augmented crop (cheap epochs, a high rate).
-FROZEN_DEFAULTS = (100, 1e-2)
+FROZEN_DEFAULTS = (40, 1e-2)
 FULL_DEFAULTS = (12, 2e-3)
 
 

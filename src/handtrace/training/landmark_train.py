@@ -160,6 +160,17 @@ class CropSet:
     def __len__(self) -> int:
         return len(self.items)
 
+    def subset(self, keep: np.ndarray) -> CropSet:
+        """The crops where ``keep`` (a boolean mask over :attr:`items`) is true, features and all."""
+        out = copy.copy(self)
+        idx = np.flatnonzero(keep)
+        out.items = [self.items[i] for i in idx]
+        if self.features is not None and self.targets is not None:
+            t = torch.from_numpy(idx).to(self.device)
+            out.features = self.features[t]
+            out.targets = {k: v[t] for k, v in self.targets.items()}
+        return out
+
     def batches(self, batch_size: int, order: np.ndarray | None = None):
         """``(images or features, targets)`` per batch, in ``order`` (default: as listed)."""
         order = np.arange(len(self.items)) if order is None else order
@@ -324,11 +335,12 @@ def quiet_export(net: HandLandmarkNet, path: Path) -> Path:
 
 def train_landmarks(train: Sequence[Sample], output: str | Path, config: LandmarkTrainConfig | None = None,
                     val: Sequence[Sample] | None = None, resume: str | Path | None = None,
-                    epochs: int | None = None, progress: bool = True, log: Callable[[str], None] = print
-                    ) -> TrainResult:
+                    epochs: int | None = None, progress: bool = True, log: Callable[[str], None] = print,
+                    crop_sets: dict[int, CropSet] | None = None) -> TrainResult:
     """Train (or fine-tune) the landmark model on ``train`` and write ``output`` (ONNX, packaged form) with
     its checkpoint, curves CSV and plot beside it (:func:`artifact_paths`). ``resume``: a checkpoint to go on
-    from, with its settings (``config`` is not used); ``epochs``: then the run's new total."""
+    from, with its settings (``config`` is not used); ``epochs``: then the run's new total. ``crop_sets``:
+    with frozen stages, precomputed :class:`CropSet` s by variant (cross-validation folds share them)."""
     from tqdm import tqdm
 
     config = config or LandmarkTrainConfig()
@@ -363,7 +375,7 @@ def train_landmarks(train: Sequence[Sample], output: str | Path, config: Landmar
     if val_examples is not None:
         items = [("hand", i, k, 0) for i, k in val_examples.hands]
         val_crops = CropSet(val_examples, items, net, device, bar=bar_for("val features"), stages=frozen)
-    caches: dict[int, CropSet] = {}
+    caches: dict[int, CropSet] = dict(crop_sets or {})
 
     def epoch_crops(epoch: int) -> CropSet:
         """The epoch's crops: fresh each epoch, or with frozen encoder stages one of ``cache_variants`` sets
