@@ -121,7 +121,7 @@ def test_tiny_training_run_lowers_the_loss_and_resumes(four_photos, tmp_path):
     from handtrace.training.palm_data import ComposeConfig
     from handtrace.training.palm_train import PalmTrainConfig, train_palm
 
-    config = PalmTrainConfig(epochs=2, steps_per_epoch=3, batch_size=4, size=64, init="scratch", lr=3e-3,
+    config = PalmTrainConfig(epochs=2, steps_per_epoch=4, batch_size=4, size=64, init="scratch", lr=1e-3,
                              val_frames=2, threads=1, compose=ComposeConfig(empty=0.0, min_palm=0.3))
     out = tmp_path / "palm.onnx"
     result = train_palm(four_photos[:3], four_photos[3:], [], out, config, progress=False, export=False)
