@@ -35,7 +35,7 @@ GESTURES = "mediapipe-model-maker-gestures"
 TRAIN_PER_GESTURE = 3
 ZOOMS = (1.25, 1.5, 1.75, 2.0)
 FAR_PALM = (0.06, 0.15)
-EPOCHS, STEPS, BATCH, LR = 4, 15, 8, 3e-5
+EPOCHS, STEPS, BATCH, LR = 4, 15, 8, 1e-5
 
 
 def _tiles(height: int, width: int, n: int = 2, overlap: float = 0.35) -> list[tuple[int, int, int, int]]:

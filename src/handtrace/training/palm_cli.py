@@ -25,9 +25,9 @@ def add_train_palm(sub: argparse._SubParsersAction) -> None:
         description="Train the palm detector on labelled hands: the hands are pasted onto backgrounds at "
                     "every scale and rotation (and the photos zoomed in and out), letterboxed like the "
                     "runtime; writes MODEL.onnx for HandTracker(palm_model=...) and --palm-model.")
-    add_common_options(p, epochs=10, lr=3e-5)
+    add_common_options(p, epochs=10, lr=1e-5)
     p.set_defaults(lr=None)
-    p._option_string_actions["--lr"].help = "peak learning rate (default 3e-5 from mediapipe, 1e-3 scratch)"
+    p._option_string_actions["--lr"].help = "peak learning rate (default 1e-5 from mediapipe, 1e-3 scratch)"
     p.add_argument("--model", choices=("full", "lite"), default="full", help="network size (default full)")
     p.add_argument("--loss", choices=("focal", "ce"), default="focal",
                    help="score loss: focal (default) or plain cross entropy")

@@ -46,8 +46,9 @@ from handtrace.training.palm_model import build_palm_detector
 
 CURVE_FIELDS = ("epoch", "lr", "loss", "cls", "box", "keypoints", "val_loss", "val_ap", "val_recall",
                 "seconds")
-#: Default peak learning rates. MediaPipe's weights (no batch norm) diverged at 3e-4 within 15 steps.
-MEDIAPIPE_LR, SCRATCH_LR = 3e-5, 1e-3
+#: Default peak learning rates. From MediaPipe's weights (no batch norm): 3e-4 diverged within 15 steps, 3e-5
+#: cost ordinary photos recall, 1e-5 did not (docs/training.md, benchmarks/palm_finetune.py).
+MEDIAPIPE_LR, SCRATCH_LR = 1e-5, 1e-3
 #: Detections scored down to this for the precision-recall curve in validation.
 VAL_MIN_SCORE = 0.05
 
