@@ -236,7 +236,7 @@ def train_palm(train_photos: Sequence[HandPhoto], val_photos: Sequence[HandPhoto
             scheduler.step()
             for k in sums:
                 sums[k] += float(parts[k].detach())
-            bar.set_postfix(loss=f"{float(parts['loss']):.3f}")
+            bar.set_postfix(loss=f"{float(parts['loss'].detach()):.3f}")
         bar.close()
         row: dict = {"epoch": epoch, "lr": scheduler.get_last_lr()[0]}
         row |= {k: v / config.steps_per_epoch for k, v in sums.items()}
