@@ -38,9 +38,9 @@ class Jitter:
     ``shift``: centre offset in region widths along each axis; ``scale``: region size factor (log-uniform);
     ``angle``: rotation offset in degrees. The defaults cover where palm detections and the first pass's
     landmarks put the region of a hand: on the 150 hand-graph-cnn photos, relative to the keypoints' own
-    region, detections are 0.93x its size (5-95%: 0.82-1.03), off by 0.04 / 0.05 widths across / along the
-    hand and turned by 4 +- 18 degrees; regions from the first pass by 1.02x (0.95-1.10), 0.01 widths and
-    -0.4 +- 4.4 degrees.
+    region, detections are 0.93x its size (5-95%: 0.82-1.03), off by 0.01 +- 0.04 / -0.06 +- 0.05 widths
+    across / along the hand, turned by 4 +- 18 degrees; regions from the first pass 1.02x (0.94-1.10),
+    within 0.03 widths, -0.3 +- 5.1 degrees (``benchmarks/landmark_regions.py``).
     """
 
     shift: float = 0.07
