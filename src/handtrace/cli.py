@@ -577,6 +577,13 @@ def _version() -> str:
     return __version__
 
 
+def _add_eval_palms(sub: argparse._SubParsersAction) -> None:
+    """``handtrace eval palms`` (:mod:`handtrace.training.palm_cli`; needs no PyTorch)."""
+    from handtrace.training.palm_cli import add_eval_palms
+
+    add_eval_palms(sub)
+
+
 # ----------------------------------------------------------------------------------------------- main
 
 def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
@@ -599,7 +606,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_detect, _add_track, _add_batch_commands, add_gesture_commands, _add_eval, _add_train]
 #: Targets of ``handtrace eval``.
 _EVAL_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_eval_keypoints, add_eval_gestures_command]
+    _add_eval_keypoints, add_eval_gestures_command, _add_eval_palms]
 
 
 def build_parser() -> argparse.ArgumentParser:

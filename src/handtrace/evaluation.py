@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,20 +35,29 @@ from handtrace.io import read_image
 
 __all__ = [
     "MMPOSE_SUBSETS",
+    "PALM_LANDMARKS",
     "ImageRecord",
+    "PalmRecord",
+    "PalmSummary",
     "Sample",
     "Summary",
+    "average_precision",
     "evaluate",
+    "evaluate_palms",
     "format_table",
     "keypoint_box_size",
     "load_hand_graph_cnn",
     "load_mmpose",
     "match_hands",
+    "match_palms",
     "pad_sample",
     "pad_samples",
+    "palm_box",
+    "palm_keypoints",
     "score_image",
     "summarize",
     "summarize_groups",
+    "summarize_palms",
 ]
 
 NUM_KEYPOINTS = 21
@@ -443,3 +453,169 @@ def format_table(rows: Mapping[str, Summary] | Sequence[tuple[str, Summary]], ti
         cells += [fix(s.mean_error_px, 2), fix(s.median_ms, 1)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ palm boxes
+#
+# The palm detector is scored as the BlazePalm paper scores it: average precision of its boxes at IoU 0.5.
+# MediaPipe never published how its palm boxes were drawn; the ground-truth box here is the usual
+# reconstruction: a square around the 7 palm keypoints (the 21-point landmarks [0, 5, 9, 13, 17, 1, 2], the
+# detector's keypoint order), centred on their bounding box, its side the box's long side times
+# PALM_BOX_SCALE. 1.065 is the median ratio of MediaPipe's own boxes to that long side on the 150
+# hand-graph-cnn photos padded by 128 px (10th-90th percentile 0.96-1.17; centres agree within 3% of the
+# side), so MediaPipe's weights are scored against boxes of the size they draw.
+
+#: Palm detector keypoints in terms of the 21 landmarks: wrist, index/middle/ring/pinky MCP, thumb CMC, MCP.
+PALM_LANDMARKS: tuple[int, ...] = (0, 5, 9, 13, 17, 1, 2)
+PALM_BOX_SCALE = 1.065
+#: A hand needs this many annotated palm keypoints to have a ground-truth palm box.
+MIN_PALM_POINTS = 3
+DEFAULT_PALM_IOU = 0.5
+
+
+def palm_keypoints(landmarks: np.ndarray) -> np.ndarray:
+    """The detector's 7 palm keypoints (..., 7, 2) from 21 hand landmarks (..., 21, >=2)."""
+    return np.asarray(landmarks)[..., PALM_LANDMARKS, :2]
+
+
+def palm_box(landmarks: np.ndarray, scale: float = PALM_BOX_SCALE) -> np.ndarray:
+    """Square palm boxes (..., 4) ``x_min, y_min, x_max, y_max`` from landmarks (..., 21, >=2).
+
+    Palm keypoints that are NaN (not annotated) are left out; a hand with fewer than
+    :data:`MIN_PALM_POINTS` annotated gets a NaN box.
+    """
+    kp = palm_keypoints(np.asarray(landmarks, np.float64))
+    valid = ~np.isnan(kp).any(axis=-1)
+    with warnings.catch_warnings():  # all-NaN hands: NaN boxes, handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanmin(kp, axis=-2), np.nanmax(kp, axis=-2)
+    centre = (lo + hi) / 2
+    half = (hi - lo).max(axis=-1, keepdims=True) * scale / 2
+    box = np.concatenate([centre - half, centre + half], axis=-1)
+    box[valid.sum(axis=-1) < MIN_PALM_POINTS] = np.nan
+    return box
+
+
+def match_palms(boxes: np.ndarray, scores: np.ndarray, gt_boxes: np.ndarray,
+                iou_threshold: float = DEFAULT_PALM_IOU) -> np.ndarray:
+    """Which detections are true positives: greedy by score, each ground-truth box taken once.
+
+    Args:
+        boxes: (K, 4) detected boxes. scores: (K,). gt_boxes: (G, 4) ground truth.
+
+    Returns:
+        (K,) bool, in the order of ``boxes``: matched a not yet taken ground-truth box at IoU >= threshold.
+    """
+    from handtrace.detection import box_iou_matrix
+
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    gt_boxes = np.asarray(gt_boxes, np.float64).reshape(-1, 4)
+    tp = np.zeros(len(boxes), bool)
+    if not len(boxes) or not len(gt_boxes):
+        return tp
+    iou = box_iou_matrix(boxes, gt_boxes)
+    taken = np.zeros(len(gt_boxes), bool)
+    for k in np.argsort(-np.asarray(scores), kind="stable"):
+        candidates = np.where(taken, -1.0, iou[k])
+        j = int(np.argmax(candidates))
+        if candidates[j] >= iou_threshold:
+            tp[k] = taken[j] = True
+    return tp
+
+
+def average_precision(scores: np.ndarray, tp: np.ndarray, num_gt: int) -> float:
+    """Area under the precision-recall curve (all points, precision made monotone, as PASCAL VOC 2010+).
+
+    Args:
+        scores: (N,) detection scores pooled over all images. tp: (N,) bool, true positive or not.
+        num_gt: ground-truth boxes over all images.
+    """
+    if num_gt <= 0:
+        return float("nan")
+    order = np.argsort(-np.asarray(scores, np.float64), kind="stable")
+    hits = np.asarray(tp, bool)[order]
+    tps, fps = np.cumsum(hits), np.cumsum(~hits)
+    recall = np.concatenate([[0.0], tps / num_gt])
+    precision = np.concatenate([[1.0], tps / np.maximum(tps + fps, 1)])
+    precision = np.maximum.accumulate(precision[::-1])[::-1]  # the best precision at this recall or more
+    return float(np.sum(np.diff(recall) * precision[1:]))
+
+
+@dataclass
+class PalmRecord:
+    """Palm detections of one image, scored against its ground-truth palm boxes."""
+
+    name: str
+    num_gt: int
+    scores: np.ndarray  # (K,) detection scores
+    tp: np.ndarray  # (K,) bool true positive at the IoU threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "num_gt": self.num_gt, "scores": [round(float(s), 4) for s in self.scores],
+                "tp": [bool(t) for t in self.tp]}
+
+
+@dataclass(frozen=True)
+class PalmSummary:
+    """Average precision over a set of images, and recall/precision at one score threshold."""
+
+    images: int
+    gt_hands: int
+    ap: float
+    threshold: float
+    recall: float  # share of ground-truth palms found with score >= threshold
+    precision: float  # share of detections with score >= threshold that are true
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"images": self.images, "gt_hands": self.gt_hands, "ap@0.5": _rounded(self.ap, 4),
+                "threshold": self.threshold, "recall": _rounded(self.recall, 4),
+                "precision": _rounded(self.precision, 4)}
+
+
+def evaluate_palms(
+    detect: Callable[[np.ndarray], Any], samples: Iterable[Sample], iou_threshold: float = DEFAULT_PALM_IOU,
+    on_record: Callable[[PalmRecord], None] | None = None,
+) -> list[PalmRecord]:
+    """Run a palm detector over ``samples`` and score its boxes against :func:`palm_box` of the ground truth.
+
+    ``detect(image)`` returns an object with ``boxes`` (K, 4) pixels and ``scores`` (K,), e.g.
+    :class:`handtrace.detection.PalmDetector` (give it a low ``min_score`` so the whole precision-recall
+    curve is seen). Ground-truth hands without a palm box (too few annotated palm points) are not counted,
+    and unmatched detections centred inside such a hand's keypoint box are dropped rather than counted as
+    false.
+    """
+    records = []
+    for image, hands, name in samples:
+        det = detect(image)
+        boxes = np.asarray(det.boxes, np.float64).reshape(-1, 4)
+        scores = np.asarray(det.scores, np.float64).reshape(-1)
+        gt = palm_box(np.stack(hands)) if hands else np.zeros((0, 4))
+        known = ~np.isnan(gt).any(axis=1)
+        tp = match_palms(boxes, scores, gt[known], iou_threshold)
+        unknown = [h for h, k in zip(hands, known, strict=True) if not k and not np.isnan(h).all()]
+        if unknown:  # detections of hands without a palm box are neither right nor wrong
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                lo = np.stack([np.nanmin(h[:, :2], axis=0) for h in unknown])
+                hi = np.stack([np.nanmax(h[:, :2], axis=0) for h in unknown])
+            centre = (boxes[:, None, :2] + boxes[:, None, 2:]) / 2
+            inside = ((centre >= lo) & (centre <= hi)).all(axis=-1).any(axis=1)
+            keep = tp | ~inside
+            boxes, scores, tp = boxes[keep], scores[keep], tp[keep]
+        rec = PalmRecord(name, int(known.sum()), scores, tp)
+        records.append(rec)
+        if on_record is not None:
+            on_record(rec)
+    return records
+
+
+def summarize_palms(records: Sequence[PalmRecord], threshold: float = 0.5) -> PalmSummary:
+    """Pool :class:`PalmRecord` s into AP and the recall and precision at ``threshold``."""
+    scores = np.concatenate([r.scores for r in records]) if records else np.zeros(0)
+    tp = np.concatenate([r.tp for r in records]).astype(bool) if records else np.zeros(0, bool)
+    num_gt = sum(r.num_gt for r in records)
+    above = scores >= threshold
+    recall = float(tp[above].sum() / num_gt) if num_gt else float("nan")
+    precision = float(tp[above].mean()) if above.any() else float("nan")
+    ap = average_precision(scores, tp, num_gt)
+    return PalmSummary(len(records), num_gt, ap, threshold, recall, precision)

@@ -167,6 +167,15 @@ def cmd_landmarks(args: argparse.Namespace) -> int:
 TRAIN_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_landmarks]
 
 
+def _add_palm(sub: argparse._SubParsersAction) -> None:
+    from handtrace.training.palm_cli import add_train_palm  # imports this module: registered lazily
+
+    add_train_palm(sub)
+
+
+TRAIN_COMMANDS.append(_add_palm)
+
+
 def add_train_command(sub: argparse._SubParsersAction) -> None:
     """Register ``handtrace train TARGET ...`` with every target of :data:`TRAIN_COMMANDS`."""
     p = sub.add_parser("train", help="train or fine-tune the hand models (needs handtrace[train])",
