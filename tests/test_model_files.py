@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,16 @@ def test_parser_needs_no_torch() -> None:
     code = ("import sys, handtrace.cli as c; p = c.build_parser(); "
             "p.parse_args(['train', 'landmarks', 'd', '-o', 'm.onnx']); assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_track_and_batch_share_the_tracker_options() -> None:
+    from handtrace.tracking_options import tracking_kwargs
+
+    parser = cli.build_parser()
+    common = ["--max-hands", "1", "--model", "lite", "--landmark-model", "ft.onnx", "--no-smooth"]
+    track = tracking_kwargs(parser.parse_args(["track", "v.mp4", *common]))
+    batch = tracking_kwargs(parser.parse_args(["batch", "v.mp4", "-o", "out", *common]))
+    assert track == batch
+    assert track["landmark_model"] == os.path.abspath("ft.onnx") and "palm_model" not in track
+    assert (track["max_num_hands"], track["model_complexity"], track["smooth_landmarks"]) == (1, 0, False)
+    assert track["static_image_mode"] is False

@@ -39,6 +39,7 @@ from handtrace.sources import (
     list_images,
     print_error,
 )
+from handtrace.tracking_options import add_model_files, add_tracking_options, model_files, tracking_kwargs
 
 __all__ = ["build_parser", "main"]
 
@@ -47,18 +48,6 @@ def _create_tracker(**kwargs: Any) -> Any:
     from handtrace.tracker import HandTracker
 
     return HandTracker(**kwargs)
-
-
-def _add_model_files(p: argparse.ArgumentParser) -> None:
-    """``--palm-model`` / ``--landmark-model``: ONNX files replacing the packaged models."""
-    p.add_argument("--palm-model", metavar="ONNX",
-                   help="palm detector model file (default: the packaged one)")
-    p.add_argument("--landmark-model", metavar="ONNX",
-                   help="landmark model file, e.g. from 'handtrace train landmarks' (default: packaged)")
-
-
-def _model_files(args: argparse.Namespace) -> dict[str, Any]:
-    return {"palm_model": args.palm_model, "landmark_model": args.landmark_model}
 
 
 def _progress(total: int | None, quiet: bool) -> ProgressBar:
@@ -84,7 +73,7 @@ def _add_detect(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-r", "--recursive", action="store_true", help="also take images from subfolders")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_gesture_options(p)
-    _add_model_files(p)
+    add_model_files(p)
     p.set_defaults(func=_cmd_detect)
 
 
@@ -134,7 +123,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
             min_detection_confidence=args.min_detection_confidence,
             mirrored=args.mirrored,
             gestures=False,
-            **_model_files(args),
+            **model_files(args),
         )
     except ValueError as exc:  # an option value the tracker refuses
         print_error(f"detect: {exc}")
@@ -254,22 +243,8 @@ def _add_track(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--draw", metavar="VIDEO",
                    help="write an annotated video (.mp4 or .avi) at the input's frame rate and size")
     p.add_argument("--show", action="store_true", help="show annotated frames in a window (q or Esc quits)")
-    p.add_argument("--max-hands", type=int, default=2, metavar="N", help="most hands tracked (default 2)")
-    add_model_option(p)
-    p.add_argument("--precision", choices=("float", "int8"), default="float",
-                   help="landmark model weights: float (default) or int8 (faster, slightly less accurate)")
-    p.add_argument("--no-smooth", action="store_true", help="do not smooth the landmarks")
-    p.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
-    p.add_argument("--min-tracking-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
-    p.add_argument("--detection-interval", type=int, default=6, metavar="K",
-                   help="with fewer hands than --max-hands tracked, look for new hands every K frames "
-                        "(default 6)")
-    p.add_argument("--mirrored", action="store_true", help="input is mirrored (selfie view): swap handedness")
-    p.add_argument("--fps", type=float, metavar="F", help="frame rate of an image sequence (default 30)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or statistics")
-    add_gesture_options(p)
-    p.add_argument("--no-events", action="store_true", help="do not detect swipe / pinch / hold events")
-    _add_model_files(p)
+    add_tracking_options(p)
     p.set_defaults(func=_cmd_track)
 
 
@@ -324,19 +299,7 @@ def _cmd_track(args: argparse.Namespace) -> int:
             writers.append(open_writer(path, fps=source.fps, size=source.size))
         recognizer = recognizer_from_args(args)
         events = None if args.no_events else GestureEventDetector(recognizer)
-        tracker = _create_tracker(
-            static_image_mode=False,
-            max_num_hands=args.max_hands,
-            model_complexity=MODEL_COMPLEXITY[args.model],
-            min_detection_confidence=args.min_detection_confidence,
-            min_tracking_confidence=args.min_tracking_confidence,
-            mirrored=args.mirrored,
-            smooth_landmarks=not args.no_smooth,
-            detection_interval=args.detection_interval,
-            gestures=False,
-            precision=args.precision,
-            **_model_files(args),
-        )
+        tracker = _create_tracker(**tracking_kwargs(args))
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
         # Refused or unknown outputs and option values are usage errors; a file that cannot be created, I/O.
         usage = isinstance(exc, ValueError | OutputIsInputError) and not isinstance(exc, OSError)
@@ -448,7 +411,7 @@ def _add_eval_keypoints(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="only the first N images of each set (quick runs)")
     p.add_argument("--json", metavar="FILE", help="write summaries and per-image records here")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    _add_model_files(p)
+    add_model_files(p)
     p.set_defaults(func=_cmd_eval_keypoints)
 
 
@@ -478,7 +441,7 @@ def _cmd_eval_keypoints(args: argparse.Namespace) -> int:
         "max_num_hands": args.max_hands,
         "pad": args.pad,
         "data_dir": str(root),
-        **{k: v for k, v in _model_files(args).items() if v},
+        **model_files(args),
     }
     runs: list[tuple[str, Callable[[], Iterator[ev.Sample]]]] = []
     if (root / "hand-graph-cnn-realworld").is_dir():
@@ -508,7 +471,7 @@ def _cmd_eval_keypoints(args: argparse.Namespace) -> int:
             refine=config["refine"],
             full_frame_fallback=config["full_frame_fallback"],
             backend=args.backend,
-            **_model_files(args),
+            **model_files(args),
         )
     except ValueError as exc:
         print_error(f"eval keypoints: {exc}")

@@ -9,16 +9,14 @@ import importlib.util
 import os
 from typing import Any
 
-from handtrace.gesture_cli import add_gesture_options
 from handtrace.io import check_output_not_input
 from handtrace.sources import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
-    MODEL_COMPLEXITY,
-    add_model_option,
     print_error,
 )
+from handtrace.tracking_options import add_tracking_options, tracking_kwargs
 
 __all__ = ["add_batch_command", "add_report_command", "tracker_kwargs"]
 
@@ -41,48 +39,9 @@ def _need(command: str, modules: tuple[str, ...], extra: str) -> bool:
     return not missing
 
 
-def add_tracker_options(p: argparse.ArgumentParser) -> None:
-    """The tracking options of ``handtrace track``, with the same names and defaults."""
-    p.add_argument("--max-hands", type=int, default=2, metavar="N", help="most hands tracked (default 2)")
-    add_model_option(p)
-    p.add_argument(
-        "--precision",
-        choices=("float", "int8"),
-        default="float",
-        help="landmark model weights: float (default) or int8 (faster, slightly less accurate)",
-    )
-    p.add_argument("--no-smooth", action="store_true", help="do not smooth the landmarks")
-    p.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
-    p.add_argument("--min-tracking-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
-    p.add_argument(
-        "--detection-interval",
-        type=int,
-        default=6,
-        metavar="K",
-        help="with fewer hands than --max-hands tracked, look for new hands every K frames (default 6)",
-    )
-    p.add_argument(
-        "--mirrored", action="store_true", help="inputs are mirrored (selfie view): swap handedness"
-    )
-    p.add_argument("--fps", type=float, metavar="F", help="frame rate of image sequences (default 30)")
-    add_gesture_options(p)  # --gestures FILE, --no-gestures, --fingers, as track
-    p.add_argument(
-        "--no-events", action="store_true", help="do not detect swipe / pinch / hold events (--jsonl)"
-    )
-
-
 def tracker_kwargs(args: argparse.Namespace, threads: int | None = None) -> dict[str, Any]:
-    """``HandTracker`` keyword arguments from the tracking options: the one place to add a new option."""
-    kwargs: dict[str, Any] = {
-        "max_num_hands": args.max_hands,
-        "model_complexity": MODEL_COMPLEXITY[args.model],
-        "min_detection_confidence": args.min_detection_confidence,
-        "min_tracking_confidence": args.min_tracking_confidence,
-        "mirrored": args.mirrored,
-        "smooth_landmarks": not args.no_smooth,
-        "detection_interval": args.detection_interval,
-        "precision": args.precision,
-    }
+    """``HandTracker`` keyword arguments: ``track``'s options, and the threads of each worker's tracker."""
+    kwargs = tracking_kwargs(args)
     if threads:
         kwargs["num_threads"] = threads
     return kwargs
@@ -146,7 +105,7 @@ def add_batch_command(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--redo", action="store_true", help="track every input again, ignoring the manifest")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only the summary")
-    add_tracker_options(p)
+    add_tracking_options(p)
     p.set_defaults(func=_cmd_batch)
 
 

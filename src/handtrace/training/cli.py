@@ -11,9 +11,11 @@ import argparse
 import importlib.util
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from handtrace.sources import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error
+
+T = TypeVar("T")
 
 #: Modules every training command needs (the ``[train]`` extra).
 REQUIRED = ("torch", "tqdm", "matplotlib", "onnx", "onnxscript")
@@ -145,20 +147,29 @@ def cmd_landmarks(args: argparse.Namespace) -> int:
         print_error(f"{command}: {len(train)} images, {hands} hands; from {config.init}, {frozen}, "
                     f"{config.epochs} epochs, device {args.device}" if not args.resume else
                     f"{command}: {len(train)} images, {hands} hands; resuming {args.resume}")
-    try:
-        result = train_landmarks(train, args.output, config, val=val, resume=args.resume, epochs=args.epochs,
-                                 progress=not args.quiet, log=print_error)
-    except KeyboardInterrupt:
-        print_error(f"{command}: interrupted; the last finished epoch's checkpoint is {paths['checkpoint']} "
-                    "(--resume it)")
-        return EXIT_INTERRUPTED
-    except (ValueError, RuntimeError, OSError) as exc:
-        print_error(f"{command}: {type(exc).__name__}: {exc}")
-        return EXIT_FAILED
+    status, result = run_training(command, paths["checkpoint"], lambda: train_landmarks(
+        train, args.output, config, val=val, resume=args.resume, epochs=args.epochs, progress=not args.quiet,
+        log=print_error))
+    if status != EXIT_OK or result is None:
+        return status
     if not args.quiet:
         print_error(f"{command}: wrote {result.model} (and {paths['checkpoint'].name}, {paths['csv'].name}, "
                     f"{paths['png'].name})")
     return EXIT_OK
+
+
+def run_training(command: str, checkpoint: Path, train: Callable[[], T]) -> tuple[int, T | None]:
+    """Run a training call as a command does: (exit status, its result or None). Ctrl-C, SIGTERM and SIGHUP
+    give 130 and name the checkpoint to ``--resume``; a failure gives 1 with one line, no traceback."""
+    try:
+        return EXIT_OK, train()
+    except KeyboardInterrupt:
+        print_error(f"{command}: interrupted; the last finished epoch's checkpoint is {checkpoint} "
+                    "(--resume it)")
+        return EXIT_INTERRUPTED, None
+    except (ValueError, RuntimeError, OSError) as exc:
+        print_error(f"{command}: {type(exc).__name__}: {exc}")
+        return EXIT_FAILED, None
 
 
 # ------------------------------------------------------------------------------------------------ main

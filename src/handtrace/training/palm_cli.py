@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from handtrace.sources import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error
-from handtrace.training.cli import add_common_options, check_paths, load_data, missing_extra
+from handtrace.training.cli import add_common_options, check_paths, load_data, missing_extra, run_training
 
 # ------------------------------------------------------------------------------------------ train palm
 
@@ -103,16 +103,11 @@ def cmd_train_palm(args: argparse.Namespace) -> int:
                     f"{config.epochs} epochs x {config.steps_per_epoch} steps from {config.init}, "
                     f"{'focal' if config.loss == 'focal' else 'cross-entropy'} loss, "
                     f"{'with' if config.decoder else 'without'} decoder, device {config.device}")
-    try:
-        result = train_palm(train_photos, val_photos, backgrounds, args.output, config, resume=args.resume,
-                            progress=not args.quiet)
-    except KeyboardInterrupt:
-        print_error(f"{command}: interrupted; the last finished epoch's checkpoint is {paths['checkpoint']} "
-                    "(--resume it)")
-        return EXIT_INTERRUPTED
-    except (ValueError, RuntimeError, OSError) as exc:
-        print_error(f"{command}: {type(exc).__name__}: {exc}")
-        return EXIT_FAILED
+    status, result = run_training(command, paths["checkpoint"], lambda: train_palm(
+        train_photos, val_photos, backgrounds, args.output, config, resume=args.resume,
+        progress=not args.quiet))
+    if status != EXIT_OK or result is None:
+        return status
     if not args.quiet:
         print_error(f"{command}: wrote {paths['model']} (weights of epoch {result.best_epoch}, the best "
                     f"validation AP), {paths['checkpoint'].name}, {paths['csv'].name}, {paths['png'].name}")
