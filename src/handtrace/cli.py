@@ -39,7 +39,12 @@ from handtrace.sources import (
     list_images,
     print_error,
 )
-from handtrace.tracking_options import add_model_files, add_tracking_options, model_files, tracking_kwargs
+from handtrace.tracking_options import (
+    add_model_runtime_options,
+    add_tracking_options,
+    model_runtime_kwargs,
+    tracking_kwargs,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -73,7 +78,7 @@ def _add_detect(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-r", "--recursive", action="store_true", help="also take images from subfolders")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_gesture_options(p)
-    add_model_files(p)
+    add_model_runtime_options(p)
     p.set_defaults(func=_cmd_detect)
 
 
@@ -123,7 +128,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
             min_detection_confidence=args.min_detection_confidence,
             mirrored=args.mirrored,
             gestures=False,
-            **model_files(args),
+            **model_runtime_kwargs(args),
         )
     except ValueError as exc:  # an option value the tracker refuses
         print_error(f"detect: {exc}")
@@ -411,7 +416,7 @@ def _add_eval_keypoints(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="only the first N images of each set (quick runs)")
     p.add_argument("--json", metavar="FILE", help="write summaries and per-image records here")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    add_model_files(p)
+    add_model_runtime_options(p)
     p.set_defaults(func=_cmd_eval_keypoints)
 
 
@@ -441,7 +446,7 @@ def _cmd_eval_keypoints(args: argparse.Namespace) -> int:
         "max_num_hands": args.max_hands,
         "pad": args.pad,
         "data_dir": str(root),
-        **model_files(args),
+        **model_runtime_kwargs(args),
     }
     runs: list[tuple[str, Callable[[], Iterator[ev.Sample]]]] = []
     if (root / "hand-graph-cnn-realworld").is_dir():
@@ -471,7 +476,7 @@ def _cmd_eval_keypoints(args: argparse.Namespace) -> int:
             refine=config["refine"],
             full_frame_fallback=config["full_frame_fallback"],
             backend=args.backend,
-            **model_files(args),
+            **model_runtime_kwargs(args),
         )
     except ValueError as exc:
         print_error(f"eval keypoints: {exc}")

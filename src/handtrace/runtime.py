@@ -64,6 +64,50 @@ def check_model_file(path: str | os.PathLike[str], family: str, session) -> None
                          f"{FAMILY_OUTPUTS[family]})")
 
 
+#: onnxruntime execution providers of each device, in order of preference (CPU last: an operator a GPU
+#: provider lacks runs there).
+DEVICE_PROVIDERS: dict[str, tuple[str, ...]] = {
+    "cpu": ("CPUExecutionProvider",),
+    "cuda": ("CUDAExecutionProvider", "CPUExecutionProvider"),
+}
+
+
+def device_providers(device: str) -> list[str]:
+    """The onnxruntime providers for ``device`` ("cpu" or "cuda").
+
+    Raises:
+        ValueError: an unknown device.
+        RuntimeError: this onnxruntime lacks the device's provider (the CPU-only ``onnxruntime`` package
+            has no CUDA provider: ``onnxruntime-gpu``, the ``[gpu]`` extra, has), naming what to install.
+    """
+    if device not in DEVICE_PROVIDERS:
+        raise ValueError(f"device must be one of {tuple(DEVICE_PROVIDERS)}, got {device!r}")
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    missing = [p for p in DEVICE_PROVIDERS[device] if p not in available]
+    if missing:
+        raise RuntimeError(
+            f"device {device!r} needs onnxruntime's {missing[0]}, which this onnxruntime {ort.__version__} "
+            f"lacks (it has {', '.join(available)}): on a machine with an NVIDIA GPU and CUDA, replace the "
+            "onnxruntime package by onnxruntime-gpu "
+            "(pip uninstall onnxruntime; pip install 'handtrace[gpu]')")
+    return list(DEVICE_PROVIDERS[device])
+
+
+def check_providers(session, providers: list[str] | None, path: Path) -> None:
+    """Raise a RuntimeError when ``session`` left out a requested GPU provider: onnxruntime falls back to
+    the CPU with only a log line when, say, the CUDA libraries cannot be loaded."""
+    wanted = [p for p in providers or () if p != "CPUExecutionProvider"]
+    if not wanted:
+        return
+    used = session.get_providers()
+    missing = [p for p in wanted if p not in used]
+    if missing:
+        raise RuntimeError(f"{path.name}: onnxruntime could not start {missing[0]} (running on {used}); "
+                           "check the CUDA and cuDNN libraries onnxruntime-gpu needs")
+
+
 def _check_variant(variant: str) -> str:
     if variant not in VARIANTS:
         raise ValueError(f"model variant must be one of {VARIANTS}, got {variant!r}")
@@ -401,6 +445,7 @@ class _Network:
                 raise ValueError(f"{path}: cannot load as an ONNX model: {exc}") from None
             if self.path is not None:
                 check_model_file(self.path, self.family, self.session)
+            check_providers(self.session, providers, self.path or model_path(onnx_name))
             self.input_name = self.session.get_inputs()[0].name
         elif backend == "litert":
             self._litert = _LiteRTModel(tflite_path(name), threads)

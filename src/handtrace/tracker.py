@@ -161,6 +161,8 @@ class HandTracker:
         palm_model, landmark_model: ONNX files to run instead of the packaged models (e.g. made by
             ``handtrace train``, see docs/training.md); ``model_complexity`` still picks the packaged one
             for a model not given.
+        device: "cpu" (default) or "cuda": run the models on onnxruntime's CUDA provider (the ``[gpu]``
+            extra, onnxruntime-gpu); a ``RuntimeError`` names what is missing when it is not available.
 
     Use as a context manager or call :meth:`close` to free the models.
 
@@ -192,6 +194,7 @@ class HandTracker:
         precision: str = "float",
         palm_model: str | os.PathLike[str] | None = None,
         landmark_model: str | os.PathLike[str] | None = None,
+        device: str = "cpu",
     ) -> None:
         if model_complexity not in VARIANTS:
             raise ValueError(f"model_complexity must be 0 or 1, got {model_complexity!r}")
@@ -205,7 +208,12 @@ class HandTracker:
             num_threads = _check_count("num_threads", num_threads, 1)
         detection_interval = _check_count("detection_interval", detection_interval, 1)
         max_lost_frames = _check_count("max_lost_frames", max_lost_frames, 0)
-        from handtrace.runtime import HandLandmarkModel, PalmDetectorModel
+        from handtrace.runtime import HandLandmarkModel, PalmDetectorModel, device_providers
+
+        if device != "cpu" and backend != "onnx":
+            raise ValueError(f"device {device!r} needs backend 'onnx', got {backend!r}")
+        providers = device_providers(device)
+        self.device = device
 
         self.static_image_mode = static_image_mode
         self.max_num_hands = int(max_num_hands)
@@ -219,12 +227,12 @@ class HandTracker:
         # MediaPipe's 192x192 letterbox for the first look (its results, to the pixel); the fallback, ours
         # alone, fits its input to the image instead (less border to run on: 96x128 for a 3:2 photo).
         self._detector: PalmDetector | None = PalmDetector(
-            PalmDetectorModel(variant, num_threads, backend, path=palm_model),
+            PalmDetectorModel(variant, num_threads, backend, providers, path=palm_model),
             min_score=self.min_detection_confidence, square=True)
-        self._fallback_model = (variant, num_threads)
+        self._fallback_model = (variant, num_threads, "onnx", providers)
         self._fallback_detector: PalmDetector | None = None  # created on first use
         self._landmarker: LandmarkEstimator | None = LandmarkEstimator(
-            HandLandmarkModel(variant, num_threads, backend, precision=precision, path=landmark_model))
+            HandLandmarkModel(variant, num_threads, backend, providers, precision, path=landmark_model))
         # Two estimators on the landmark model's 1-thread session and a worker thread (created on the
         # first still image with two regions), or False where the model has no 1-thread session.
         self._side_by_side: _SideBySide | bool | None = None
@@ -379,7 +387,7 @@ class HandTracker:
             if model is None:  # MediaPipe's .tflite (backend "litert") takes 192x192 only
                 from handtrace.runtime import PalmDetectorModel
 
-                model = PalmDetectorModel(*self._fallback_model, backend="onnx")
+                model = PalmDetectorModel(*self._fallback_model)
             self._fallback_detector = PalmDetector(model, min_score=self.min_detection_confidence,
                                                    input_size=FALLBACK_INPUT_SIZE)
         return self._detect_once(image, self._fallback_detector)

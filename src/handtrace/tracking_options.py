@@ -11,21 +11,27 @@ from typing import Any
 from handtrace.gesture_cli import add_gesture_options
 from handtrace.sources import MODEL_COMPLEXITY, add_model_option
 
-__all__ = ["add_model_files", "add_tracking_options", "model_files", "tracking_kwargs"]
+__all__ = ["add_model_runtime_options", "add_tracking_options", "model_runtime_kwargs", "tracking_kwargs"]
 
 
-def add_model_files(p: argparse.ArgumentParser) -> None:
-    """``--palm-model`` / ``--landmark-model``: ONNX files replacing the packaged models."""
+def add_model_runtime_options(p: argparse.ArgumentParser) -> None:
+    """``--palm-model`` / ``--landmark-model`` (ONNX files replacing the packaged models) and ``--device``."""
     p.add_argument("--palm-model", metavar="ONNX",
                    help="palm detector model file, e.g. from 'handtrace train palm' (default: packaged)")
     p.add_argument("--landmark-model", metavar="ONNX",
                    help="landmark model file, e.g. from 'handtrace train landmarks' (default: packaged)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the models run: cpu (default) or cuda (onnxruntime-gpu, the [gpu] extra)")
 
 
-def model_files(args: argparse.Namespace) -> dict[str, str]:
-    """The model files given (absolute paths, so worker processes in another folder find them too)."""
+def model_runtime_kwargs(args: argparse.Namespace) -> dict[str, str]:
+    """``HandTracker`` keyword arguments of :func:`add_model_runtime_options`: the model files given (absolute
+    paths, so worker processes in another folder find them too) and a device other than the CPU."""
     given = {"palm_model": args.palm_model, "landmark_model": args.landmark_model}
-    return {key: os.path.abspath(path) for key, path in given.items() if path}
+    kwargs = {key: os.path.abspath(path) for key, path in given.items() if path}
+    if args.device != "cpu":
+        kwargs["device"] = args.device
+    return kwargs
 
 
 def add_tracking_options(p: argparse.ArgumentParser) -> None:
@@ -34,7 +40,7 @@ def add_tracking_options(p: argparse.ArgumentParser) -> None:
     add_model_option(p)
     p.add_argument("--precision", choices=("float", "int8"), default="float",
                    help="landmark model weights: float (default) or int8 (faster, slightly less accurate)")
-    add_model_files(p)
+    add_model_runtime_options(p)
     p.add_argument("--no-smooth", action="store_true", help="do not smooth the landmarks")
     p.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
     p.add_argument("--min-tracking-confidence", type=float, default=0.5, metavar="F", help="default 0.5")
@@ -61,5 +67,5 @@ def tracking_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "detection_interval": args.detection_interval,
         "precision": args.precision,
         "gestures": False,
-        **model_files(args),
+        **model_runtime_kwargs(args),
     }
