@@ -275,12 +275,29 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def latency_percentiles(times: list[float]) -> dict[str, float | None]:
+    """p50 / p95 / p99 per-frame latency (ms) of pooled frame times: spikes that a median hides."""
+    if not times:
+        return {"p50_ms": None, "p95_ms": None, "p99_ms": None}
+    p50, p95, p99 = np.percentile(np.asarray(times), [50, 95, 99])
+    return {"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99)}
+
+
+def run_spread(run_medians: list[float]) -> float | None:
+    """Slowest over fastest pass, by each pass's median: how much a user's second run may differ."""
+    return max(run_medians) / min(run_medians) if len(run_medians) > 1 and min(run_medians) > 0 else None
+
+
 def video_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Pooled per-frame statistics over runs, leaving out each run's first ``WARMUP_FRAMES`` frames."""
     times = [t for r in runs for t in r["times_ms"][WARMUP_FRAMES:]]
+    run_medians = [median(r["times_ms"][WARMUP_FRAMES:]) for r in runs]
     out: dict[str, Any] = {
         "median_ms": median(times),
         "mean_ms": statistics.fmean(times) if times else None,
+        **latency_percentiles(times),
+        "run_median_ms": run_medians,
+        "run_spread": run_spread(run_medians),
         "run_mean_ms": [statistics.fmean(r["times_ms"][WARMUP_FRAMES:]) for r in runs],
         "frames": len(runs[0]["times_ms"]) if runs else 0,
         "hands_mean": statistics.fmean(h for r in runs for h in r["hands"]) if runs else None,
@@ -476,6 +493,9 @@ def markdown(summary: dict[str, Any], models: list[str], meta: dict[str, Any]) -
             det_s = fmt(det, 1) if det is not None else ""
             row(s["label"], model, "ms/frame, median", h["median_ms"], m["median_ms"], det_s)
             row(s["label"], model, "ms/frame, mean", h["mean_ms"], m["mean_ms"], det_s)
+            for p in ("p95", "p99"):
+                row(s["label"], model, f"ms/frame, {p}", h.get(f"{p}_ms"), m.get(f"{p}_ms"), det_s)
+            row(s["label"], model, "slowest / fastest pass", h.get("run_spread"), m.get("run_spread"))
         s = summary[f"video1_one_{model}"]["handtrace"]
         row(
             "pipeline overhead (all but session.run), video, max_num_hands=1, one hand",
