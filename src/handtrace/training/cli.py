@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from handtrace.io import OutputIsInputError, check_output_not_input
 from handtrace.sources import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error
 
 T = TypeVar("T")
@@ -56,15 +57,14 @@ def check_paths(command: str, args: argparse.Namespace, outputs: list[Path]) -> 
     """``EXIT_USAGE`` after a message when an output would overwrite an input, else None. A checkpoint given
     to ``--resume`` may be the run's own checkpoint (it is replaced only by a complete newer one)."""
     inputs = [Path(p) for p in [*args.data, *(args.val or []), *([args.images] if args.images else [])]]
-    resolved = {p.resolve() for p in inputs}
-    for p in list(resolved):
-        if p.is_dir():
-            resolved.update(f.resolve() for f in p.iterdir())
+    files = [f for p in inputs if p.is_dir() for f in p.iterdir()]  # an annotations folder's own files
+    try:
+        check_output_not_input(outputs, [*inputs, *files])
+    except OutputIsInputError as exc:
+        print_error(f"{command}: {exc} (an output is one of the inputs); choose another -o")
+        return EXIT_USAGE
     resume = Path(args.resume).resolve() if args.resume else None
     for out in outputs:
-        if out.resolve() in resolved:
-            print_error(f"{command}: output {out} is one of the inputs; choose another -o")
-            return EXIT_USAGE
         if out.resolve() == resume and out.suffix.lower() == ".onnx":
             print_error(f"{command}: output {out} is the --resume checkpoint")
             return EXIT_USAGE
