@@ -193,16 +193,23 @@ class ThreadChooser:
     Probing is asymmetric. On the multi-thread session, load shows up in its own timings, which rise past
     the one-thread figure and trigger a switch without any probe; the one-thread figure is only refreshed
     every ``REFRESH_INTERVAL`` calls. On the one-thread session, only a probe can tell that the machine is
-    quiet again: after ``MIN_INTERVAL`` calls, an interval that doubles (up to ``MAX_INTERVAL``) while
-    probes lose by more than ``MARGIN`` and starts again from ``MIN_INTERVAL`` otherwise. Start-up times
-    each session on its second call.
+    quiet again: after ``MIN_INTERVAL`` calls, an interval that doubles (up to ``MAX_INTERVAL``) with each
+    probe that loses (a close loss too: probing every few calls where two threads barely help would spend a
+    third of the calls on them) and starts again from ``MIN_INTERVAL`` after a switch. Start-up times
+    each session on its second to fourth calls (the first is untimed) and picks several threads only when
+    they are faster by ``1 - PREFER_ONE`` or more: three timings each, not one, so that a moment of noise
+    at start-up does not decide a whole run differently from the next, and one thread where two barely
+    help (two hyper-threads of one core), which leaves the other core to the rest of the work.
     """
 
-    PROBE_CALLS = 3
+    CALIBRATION_CALLS = 3  # timed start-up runs of each session (after an untimed first one)
+    #: Calls before the chooser has measured both sessions at start-up.
+    STARTUP_CALLS = 2 * (CALIBRATION_CALLS + 1)
+    PREFER_ONE = 0.85  # at start-up several threads are chosen only when this much faster than one
+    PROBE_CALLS = 4
     MIN_INTERVAL = 8
     MAX_INTERVAL = 128
     REFRESH_INTERVAL = 512
-    MARGIN = 1.25
     SWITCH_GAIN = 0.9  # a session must be this much faster than the one in use to take over
     WINDOW = 5  # timings of the session in use its figure is the median of
 
@@ -215,14 +222,12 @@ class ThreadChooser:
         self._probe_left = 0
         self._probe_times: list[float] = []
         self._last = -1  # session of the previous run
+        self._calibrating = True
 
     def pick(self) -> int:
         """The session to run next."""
-        fast = self.seconds_per_image
-        if fast[0] is None:
-            return 0
-        if fast[1] is None:
-            return 1
+        if self._calibrating:
+            return 0 if len(self._recent[0]) < self.CALIBRATION_CALLS else 1
         if self._probe_left:
             return 1 - self.best
         self._since_probe += 1
@@ -237,6 +242,15 @@ class ThreadChooser:
     def record(self, k: int, seconds_per_image: float) -> None:
         """Account for a run of session ``k`` (as :meth:`pick` chose) that took this long per image."""
         fast = self.seconds_per_image
+        if self._calibrating:
+            if self._last == k:  # the first run of each session pays for cold caches: not timed
+                self._recent[k].append(seconds_per_image)
+                fast[k] = statistics.median(self._recent[k])
+            self._last = k
+            if len(self._recent[1]) >= self.CALIBRATION_CALLS:
+                self._calibrating = False
+                self.best = int(fast[1] < self.PREFER_ONE * fast[0])  # type: ignore[operator]
+            return
         if self._last == k:  # the first run after a switch pays for cold caches: not timed
             if self._probe_left:
                 self._probe_times.append(seconds_per_image)
@@ -249,8 +263,12 @@ class ThreadChooser:
             if not self._probe_left:
                 self._end_probe()
         elif (fast[0] is not None and fast[1] is not None
-              and fast[self.best] * self.SWITCH_GAIN > fast[1 - self.best]):  # the session in use got slow
+              and fast[self.best] * self._gain() > fast[1 - self.best]):  # the session in use got slow
             self._switch()
+
+    def _gain(self) -> float:
+        """How much faster the other session must be to take over: more for going to several threads."""
+        return self.PREFER_ONE if self.best == 0 else self.SWITCH_GAIN
 
     def _switch(self) -> None:
         self.best = 1 - self.best
@@ -261,17 +279,16 @@ class ThreadChooser:
         fast = self.seconds_per_image
         if self._probe_times:
             other = 1 - self.best
-            fast[other] = sum(self._probe_times) / len(self._probe_times)
+            fast[other] = statistics.median(self._probe_times)
             self._recent[other].clear()
             self._recent[other].extend(self._probe_times)
         probed, best = fast[1 - self.best], fast[self.best]
         if probed is None or best is None:
             return
-        if probed < self.SWITCH_GAIN * best:
+        if probed < self._gain() * best:
             self._switch()
-        elif self.best == 0:  # probing the multi-thread session: back off while it keeps losing clearly
-            lost = probed > self.MARGIN * best
-            self._interval = min(2 * self._interval, self.MAX_INTERVAL) if lost else self.MIN_INTERVAL
+        elif self.best == 0:  # probing the multi-thread session: back off while it keeps losing
+            self._interval = min(2 * self._interval, self.MAX_INTERVAL)
 
 
 class AutoThreadsSession:
