@@ -67,3 +67,16 @@ def test_track_and_batch_share_the_tracker_options() -> None:
     assert track["landmark_model"] == os.path.abspath("ft.onnx") and "palm_model" not in track
     assert (track["max_num_hands"], track["model_complexity"], track["smooth_landmarks"]) == (1, 0, False)
     assert track["static_image_mode"] is False
+
+
+def test_background_detection_is_off_for_files_on_for_cameras_unless_chosen() -> None:
+    from handtrace.tracking_options import tracking_kwargs
+
+    parser = cli.build_parser()
+    default = parser.parse_args(["track", "v.mp4"])
+    assert tracking_kwargs(default)["background_detection"] is False  # files: reproducible
+    assert tracking_kwargs(default, live=True)["background_detection"] is None  # camera: the tracker's default
+    on = parser.parse_args(["batch", "v.mp4", "-o", "out", "--background-detection"])
+    assert tracking_kwargs(on)["background_detection"] is True
+    off = parser.parse_args(["track", "0", "--no-background-detection"])
+    assert tracking_kwargs(off, live=True)["background_detection"] is False

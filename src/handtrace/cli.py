@@ -280,7 +280,7 @@ def _source_files(source: Any) -> list[Path]:
 def _cmd_track(args: argparse.Namespace) -> int:
     from handtrace.io import OutputIsInputError, check_output_not_input
     from handtrace.motion import GestureEventDetector
-    from handtrace.video import VideoReadError, open_source
+    from handtrace.video import CameraSource, VideoReadError, open_source
     from handtrace.writers import open_writer
 
     if args.max_hands < 1 or args.detection_interval < 1:
@@ -304,7 +304,7 @@ def _cmd_track(args: argparse.Namespace) -> int:
             writers.append(open_writer(path, fps=source.fps, size=source.size))
         recognizer = recognizer_from_args(args)
         events = None if args.no_events else GestureEventDetector(recognizer)
-        tracker = _create_tracker(**tracking_kwargs(args))
+        tracker = _create_tracker(**tracking_kwargs(args, live=isinstance(source, CameraSource)))
     except (ImportError, OSError, ValueError, RuntimeError) as exc:
         # Refused or unknown outputs and option values are usage errors; a file that cannot be created, I/O.
         usage = isinstance(exc, ValueError | OutputIsInputError) and not isinstance(exc, OSError)

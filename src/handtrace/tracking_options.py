@@ -47,16 +47,24 @@ def add_tracking_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detection-interval", type=int, default=6, metavar="K",
                    help="with fewer hands than --max-hands tracked, look for new hands every K frames "
                         "(default 6)")
+    p.add_argument("--background-detection", action=argparse.BooleanOptionalAction, default=None,
+                   help="while hands are tracked, look for new ones on a spare core, their hands joining "
+                        "when it is done (a frame or more later): flat per-frame latency, but results that "
+                        "depend on timing (default: on for a camera, off for files)")
     p.add_argument("--mirrored", action="store_true", help="input is mirrored (selfie view): swap handedness")
     p.add_argument("--fps", type=float, metavar="F", help="frame rate of an image sequence (default 30)")
     add_gesture_options(p)
     p.add_argument("--no-events", action="store_true", help="do not detect swipe / pinch / hold events")
 
 
-def tracking_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+def tracking_kwargs(args: argparse.Namespace, live: bool = False) -> dict[str, Any]:
     """``HandTracker`` keyword arguments from :func:`add_tracking_options`' options (video mode; gestures
-    are named by the command's own recogniser, which also knows custom gestures)."""
+    are named by the command's own recogniser, which also knows custom gestures). ``live``: the frames come
+    from a camera, where background detection is on unless turned off (files: off unless turned on, so
+    that a file gives the same results on every run)."""
+    background = args.background_detection
     return {
+        "background_detection": (None if live else False) if background is None else background,
         "static_image_mode": False,
         "max_num_hands": args.max_hands,
         "model_complexity": MODEL_COMPLEXITY[args.model],
