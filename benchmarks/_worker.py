@@ -1,8 +1,13 @@
 """Benchmark worker for ``benchmarks/speed.py``: runs one hand tracker (handtrace or MediaPipe) on request.
 
-The same script serves both sides so that both are timed by identical code; only :class:`Impl` differs. It
-runs with the project's Python (``--impl handtrace``) or with ``.venv-mediapipe/bin/python``
-(``--impl mediapipe``), so it imports nothing beyond the standard library, numpy and cv2 at module level.
+The same script serves every side so that all are timed by identical code; only :class:`Impl` differs. It
+runs with the project's Python (``--impl handtrace``) or with ``.venv-mediapipe/bin/python`` (``--impl
+mediapipe``: the legacy ``mp.solutions.hands.Hands``; ``--impl mediapipe_tasks``: the Tasks API's
+``HandLandmarker``), so it imports nothing beyond the standard library, numpy and cv2 at module level.
+
+The Tasks API needs a ``hand_landmarker.task``; the released one cannot be downloaded here, so
+``--task-dir DIR`` holds ``hand_landmarker_full.task`` / ``hand_landmarker_lite.task`` assembled from the
+original ``.tflite`` files (``mediapipe_reference.build_task_bundle``), built there when missing.
 
 Modes::
 
@@ -11,6 +16,8 @@ Modes::
                                                   # ready, then one JSON line with the peak RSS
     _worker.py --impl IMPL offline VIDEO OUT.jsonl [-c 0|1] [--max-num-hands N] [--threads N] [--no-reader]
                                                   # decode + track + write JSONL, one JSON line of results
+
+(``--impl mediapipe_tasks`` takes ``--task-dir DIR`` before the mode.)
 
 Timings use ``time.perf_counter`` around each ``process`` call. Peak RSS is ``ru_maxrss`` of this process.
 """
@@ -23,9 +30,10 @@ import json
 import queue
 import resource
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +125,7 @@ def instrument(tracker: Any, depth: int = 3) -> list[TimedSession]:
     return found
 
 
-# -- the two implementations -----------------------------------------------------------------------
+# -- the implementations ---------------------------------------------------------------------------
 class Impl:
     """One hand tracker behind a common interface."""
 
@@ -252,8 +260,117 @@ class MediaPipeImpl(Impl):
         return out
 
 
-def make_impl(name: str) -> Impl:
-    return HandtraceImpl() if name == "handtrace" else MediaPipeImpl()
+class TasksLandmarker:
+    """A Tasks ``HandLandmarker`` with the legacy tracker's ``reset()``.
+
+    ``reset`` closes the landmarker and creates a new one (untimed): like the legacy graph's restart, the
+    next video run starts with no tracked hands, and its timestamps may start again at 0 (VIDEO mode refuses
+    timestamps that do not increase).
+    """
+
+    def __init__(self, create: Callable[[], Any], video: bool) -> None:
+        self._create = create
+        self.video = video
+        self.landmarker = create()
+
+    def process(self, image: Any, timestamp_ms: int) -> Any:
+        if self.video:
+            return self.landmarker.detect_for_video(image, timestamp_ms)
+        return self.landmarker.detect(image)
+
+    def reset(self) -> None:
+        self.landmarker.close()
+        self.landmarker = self._create()
+
+    def close(self) -> None:
+        self.landmarker.close()
+
+
+class MediaPipeTasksImpl(Impl):
+    """MediaPipe's Tasks API ``HandLandmarker``: IMAGE mode for still images, VIDEO mode for video."""
+
+    name = "mediapipe_tasks"
+
+    def __init__(self, task_dir: Path | None = None) -> None:
+        import mediapipe as mp
+        from mediapipe.tasks import python as mp_tasks
+        from mediapipe.tasks.python import vision
+
+        self.mp, self.tasks, self.vision = mp, mp_tasks, vision
+        if task_dir is None:  # standalone use: bundles live as long as this process
+            self._tmp = tempfile.TemporaryDirectory(prefix="hand-landmarker-")
+            task_dir = Path(self._tmp.name)
+        self.task_dir = task_dir
+
+    def bundle(self, complexity: int) -> Path:
+        """The assembled ``hand_landmarker.task`` for this model complexity (built once, then reused)."""
+        variant = "full" if complexity == 1 else "lite"
+        path = self.task_dir / f"hand_landmarker_{variant}.task"
+        if not path.exists():
+            # mediapipe_reference imports MediaPipe only inside its functions; it sits beside this script.
+            sys.path.insert(0, str(Path(__file__).parent))
+            from mediapipe_reference import MODELS, build_task_bundle
+
+            build_task_bundle(MODELS, path, variant)
+        return path
+
+    def version(self) -> dict[str, str]:
+        return {"mediapipe": self.mp.__version__, "numpy": np.__version__, "cv2": cv2.__version__,
+                "api": "tasks HandLandmarker, bundle assembled from the original .tflite files"}
+
+    def make(
+        self, static: bool, max_num_hands: int, complexity: int, threads: int | None = None, **options: Any
+    ) -> Any:
+        vision = self.vision
+        options = vision.HandLandmarkerOptions(
+            base_options=self.tasks.BaseOptions(model_asset_path=str(self.bundle(complexity))),
+            running_mode=vision.RunningMode.IMAGE if static else vision.RunningMode.VIDEO,
+            num_hands=max_num_hands,
+            min_hand_detection_confidence=0.5,
+            min_hand_presence_confidence=0.5,
+            min_tracking_confidence=0.5,
+        )
+        return TasksLandmarker(lambda: vision.HandLandmarker.create_from_options(options), not static)
+
+    def process(self, tracker: Any, rgb: np.ndarray, timestamp_ms: int) -> Any:
+        # Wrapping the array is part of every Tasks call (the legacy API converts inside process), so timed.
+        return tracker.process(self.mp.Image(image_format=self.mp.ImageFormat.SRGB, data=rgb), timestamp_ms)
+
+    def count(self, result: Any) -> int:
+        return len(result.hand_landmarks)
+
+    def records(self, result: Any, width: int, height: int) -> list[dict[str, Any]]:
+        # As MediaPipeImpl.records; the label is the assembled bundle's own (mediapipe_reference: dropin).
+        out = []
+        for lms, wlms, cats in zip(
+            result.hand_landmarks, result.hand_world_landmarks, result.handedness, strict=True
+        ):
+            xs = [p.x * width for p in lms]
+            ys = [p.y * height for p in lms]
+            out.append(
+                {
+                    "handedness": cats[0].category_name,
+                    "handedness_score": round(float(cats[0].score), 4),
+                    "box": [round(min(xs), 2), round(min(ys), 2), round(max(xs), 2), round(max(ys), 2)],
+                    "landmarks": [
+                        [round(x, 2), round(y, 2), round(p.z * width, 2)]
+                        for x, y, p in zip(xs, ys, lms, strict=True)
+                    ],
+                    "world_landmarks": [[round(p.x, 5), round(p.y, 5), round(p.z, 5)] for p in wlms],
+                }
+            )
+        return out
+
+
+IMPLS = ("handtrace", "mediapipe", "mediapipe_tasks")
+
+
+def make_impl(name: str, task_dir: Path | None = None) -> Impl:
+    if name == "handtrace":
+        return HandtraceImpl()
+    if name == "mediapipe_tasks":
+        return MediaPipeTasksImpl(task_dir)
+    return MediaPipeImpl()
 
 
 # -- served requests -------------------------------------------------------------------------------
@@ -262,8 +379,8 @@ class Server:
 
     A tracker is created once per setting and warmed up with ``WARMUP_CALLS`` untimed calls (MediaPipe's
     graph start, handtrace's first runs and thread choice); each video run starts with ``reset()``
-    (handtrace: forget the tracks; MediaPipe: restart the graph), and the caller leaves each run's first
-    ``WARMUP_FRAMES`` frames out of the statistics.
+    (handtrace: forget the tracks; MediaPipe: restart the graph; Tasks: a new landmarker), and the caller
+    leaves each run's first ``WARMUP_FRAMES`` frames out of the statistics.
     """
 
     WARMUP_CALLS = 8
@@ -441,7 +558,7 @@ def offline(
     """Decode + track + write JSONL for a whole video file; prints frames, seconds, fps and peak RSS.
 
     handtrace reads frames with its own ``open_source(..., threaded=True)``; MediaPipe gets the same kind of
-    reader thread here (cv2.VideoCapture + BGR->RGB on a thread), so decoding overlaps inference for both.
+    reader thread here (cv2.VideoCapture + BGR->RGB on a thread), so decoding overlaps inference for all.
     """
     tracker = impl.make(False, max_num_hands, complexity, threads)
     t0 = time.perf_counter()
@@ -474,7 +591,9 @@ def offline(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--impl", choices=("handtrace", "mediapipe"), required=True)
+    parser.add_argument("--impl", choices=IMPLS, required=True)
+    parser.add_argument("--task-dir", type=Path, default=None,
+                        help="mediapipe_tasks: folder of the assembled hand_landmarker_{full,lite}.task")
     sub = parser.add_subparsers(dest="mode", required=True)
     sub.add_parser("serve")
     p = sub.add_parser("first")
@@ -490,7 +609,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--no-reader", action="store_true", help="decode on the main thread")
     args = parser.parse_args(argv)
-    impl = make_impl(args.impl)
+    impl = make_impl(args.impl, args.task_dir)
     if args.mode == "serve":
         Server(impl).serve()
     elif args.mode == "first":

@@ -8,6 +8,7 @@ numpy<2)::
     .venv-mediapipe/bin/python benchmarks/mediapipe_reference.py time IMAGE [IMAGE ...] [--repeat N]
     .venv-mediapipe/bin/python benchmarks/mediapipe_reference.py dropin [--out F] [--task F]
     .venv-mediapipe/bin/python benchmarks/mediapipe_reference.py drawing   # drawing_utils parity fixture
+    .venv-mediapipe/bin/python benchmarks/mediapipe_reference.py bundle OUT.task [--model-complexity 0|1]
     python benchmarks/mediapipe_reference.py metrics [--still F]   # no MediaPipe needed
 
 Shared images are found under ``$HANDTRACE_DATA`` (default ``<repo>/../shared/data``). Images are read
@@ -65,6 +66,9 @@ legacy graphs use). With those weights the Tasks graph labels handedness the oth
 graph (and from the released bundle, whose own tests expect "Left" on ``handlandmarker_test_image.jpg`` and
 ``handlandmarker_test_video.mp4``, as the legacy graph gives): the label is kept as ``label_own_bundle`` for
 the record, and the parity test takes MediaPipe's labels from ``legacy``.
+
+``bundle`` writes such an assembled ``hand_landmarker.task`` (``--model-complexity 1``: full models, 0:
+palm_detection_lite + hand_landmark_lite); ``benchmarks/speed.py`` times the Tasks API with these.
 
 ``drawing`` fixture (``tests/fixtures/mediapipe_0.10.21_drawing.json`` + ``.png``): MediaPipe's
 ``drawing_utils.draw_landmarks`` on synthetic hands (no shared data): the JSON lists the cases (normalised
@@ -209,9 +213,25 @@ def run_still(root: Path, out: Path, complexity: int) -> None:
     )
 
 
-def build_task_bundle(models: Path, out: Path) -> Path:
+#: The original ``.tflite`` files of each model variant: (palm detector, hand landmarks).
+TASK_MODELS = {
+    "full": ("palm_detection_full.tflite", "hand_landmark_full.tflite"),
+    "lite": ("palm_detection_lite.tflite", "hand_landmark_lite.tflite"),
+}
+
+
+def task_bundle_members(models: Path, variant: str = "full") -> dict[str, Path]:
+    """Member name in a ``hand_landmarker.task`` -> the original ``.tflite`` it is made from."""
+    if variant not in TASK_MODELS:
+        raise ValueError(f"unknown model variant {variant!r}; choose from {list(TASK_MODELS)}")
+    palm, landmarks = TASK_MODELS[variant]
+    return {"hand_detector.tflite": models / palm, "hand_landmarks_detector.tflite": models / landmarks}
+
+
+def build_task_bundle(models: Path, out: Path, variant: str = "full") -> Path:
     """A ``hand_landmarker.task`` (zip of ``hand_detector.tflite`` + ``hand_landmarks_detector.tflite``) from
-    the original full models, with the image-input metadata the Tasks graphs read ([0, 1] scaling)."""
+    the original ``variant`` models (full or lite), with the image-input metadata the Tasks graphs read
+    ([0, 1] scaling). Needs MediaPipe (its metadata writer)."""
     import zipfile
 
     from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer
@@ -223,10 +243,13 @@ def build_task_bundle(models: Path, out: Path) -> Path:
         model, _ = writer.populate()
         return bytes(model)
 
-    with zipfile.ZipFile(out, "w") as bundle:
-        bundle.writestr("hand_detector.tflite", with_metadata(models / "palm_detection_full.tflite", "palm"))
-        bundle.writestr("hand_landmarks_detector.tflite",
-                        with_metadata(models / "hand_landmark_full.tflite", "hand landmarks"))
+    names = {"hand_detector.tflite": "palm", "hand_landmarks_detector.tflite": "hand landmarks"}
+    members = task_bundle_members(models, variant)
+    tmp = out.with_name(out.name + ".tmp")  # written aside, then renamed: a bundle that exists is complete
+    with zipfile.ZipFile(tmp, "w") as bundle:
+        for member, path in members.items():
+            bundle.writestr(member, with_metadata(path, names[member]))
+    tmp.replace(out)
     return out
 
 
@@ -489,6 +512,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=DROPIN_OUT)
     p.add_argument("--task", type=Path, default=None, help="a hand_landmarker.task (default: built from "
                    "the original .tflite files)")
+    p = sub.add_parser("bundle", parents=[common], help="assemble a hand_landmarker.task (.tflite files)")
+    p.add_argument("out", type=Path)
+    p.add_argument("--models", type=Path, default=MODELS, help="folder of the original .tflite files")
     p = sub.add_parser("drawing", parents=[common], help="drawing_utils parity fixture (synthetic hands)")
     p.add_argument("--out", type=Path, default=DRAWING_OUT)
     p = sub.add_parser(
@@ -508,6 +534,9 @@ def main(argv: list[str] | None = None) -> None:
         run_video(args.video, args.out, args.max_num_hands, args.model_complexity)
     elif args.cmd == "dropin":
         run_dropin(args.data, args.out, args.task)
+    elif args.cmd == "bundle":
+        variant = "full" if args.model_complexity == 1 else "lite"
+        print(build_task_bundle(args.models, args.out, variant))
     elif args.cmd == "drawing":
         run_drawing(args.out)
     elif args.cmd == "time":

@@ -1,22 +1,26 @@
-"""Side-by-side speed benchmark: handtrace against MediaPipe 0.10.21 (legacy ``solutions.hands``), here.
+"""Side-by-side speed benchmark: handtrace against MediaPipe 0.10.21 (legacy ``solutions.hands`` and Tasks).
 
 ::
 
-    python benchmarks/speed.py [--quick] [--models full,lite] [--out results.json] [--markdown table.md]
+    python benchmarks/speed.py [--quick] [--models full,lite] [--impls handtrace,mediapipe,mediapipe_tasks]
+                               [--out results.json] [--markdown table.md]
 
 What it does (see ``docs/benchmarks.md`` for what each row means):
 
 1. creates ``.venv-mediapipe/`` with ``benchmarks/setup_mediapipe_env.sh`` when it is missing (MediaPipe
    needs numpy < 2, so it runs in its own environment);
 2. decodes the benchmark frames once (OpenCV, BGR -> RGB) into ``.npy`` files in a temporary folder, so that
-   both libraries process identical pixels;
-3. starts one long-lived worker per library (``benchmarks/_worker.py``: handtrace with this Python, MediaPipe
-   with the venv's), speaking JSON lines, and runs every timed scenario in rounds, alternating which library
-   goes first (A B, B A, ...) so that slow drifts in machine load hit both alike; still images, short
-   requests, alternate three times per round; each request starts 50 ms after the previous answer;
+   every implementation processes identical pixels;
+3. starts one long-lived worker per implementation (``benchmarks/_worker.py``: handtrace with this Python;
+   MediaPipe's legacy ``Hands`` and its Tasks ``HandLandmarker`` with the venv's, the latter on a
+   ``hand_landmarker.task`` assembled from the original ``.tflite`` files), speaking JSON lines, and runs
+   every timed scenario in rounds, rotating which implementation goes first (:func:`impl_order`) so that
+   slow drifts in machine load hit all alike; still images, short requests, rotate three times per round;
+   each request starts 50 ms after the previous answer;
 4. measures start-up (process start -> first result) and offline throughput of a whole video file (decode +
-   track + write JSONL) in fresh subprocesses, alternating likewise; their peak RSS is the memory figure;
-5. prints a markdown table of medians and handtrace/MediaPipe ratios and writes the raw numbers as JSON.
+   track + write JSONL) in fresh subprocesses, rotating likewise; their peak RSS is the memory figure;
+5. prints a markdown table of medians and handtrace / MediaPipe ratios (against each MediaPipe API) and
+   writes the raw numbers as JSON.
 
 The machine is shared: the CPU time other processes used during the run is measured from ``/proc/stat`` and
 reported with the table. Per-frame pipeline overhead of handtrace (wall time of ``process`` minus the time
@@ -45,9 +49,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("HANDTRACE_DATA", REPO.parent / "shared" / "data"))
 WORKER = Path(__file__).with_name("_worker.py")
+MP_REFERENCE = Path(__file__).with_name("mediapipe_reference.py")
 SETUP = Path(__file__).with_name("setup_mediapipe_env.sh")
 MP_PYTHON = REPO / ".venv-mediapipe" / "bin" / "python"
-IMPLS = ("handtrace", "mediapipe")
+IMPLS = ("handtrace", "mediapipe", "mediapipe_tasks")
+#: Column names; "mediapipe" is the legacy solution, the one the issues' targets are set against.
+LABELS = {"handtrace": "handtrace", "mediapipe": "MediaPipe legacy", "mediapipe_tasks": "MediaPipe Tasks"}
+SHORT = {"handtrace": "handtrace", "mediapipe": "legacy", "mediapipe_tasks": "Tasks"}
 MODELS = {"full": 1, "lite": 0}
 WARMUP_FRAMES = 5  # keep in step with _worker.WARMUP_FRAMES
 
@@ -72,9 +80,11 @@ SETTLE_S = 0.05
 class Settings:
     """Sizes of the run (``--quick`` shrinks them)."""
 
-    rounds: int = 5  # served scenarios: A/B rounds
+    # Served scenarios: rounds. A multiple of 6 lets each of three implementations go first, and follow
+    # each other one, equally often (impl_order); a multiple of 3 balances who goes first.
+    rounds: int = 6
     still_reps: int = 10  # timed calls per still-image request
-    still_exchanges: int = 3  # A/B request pairs per still-image scenario and round (finer alternation)
+    still_exchanges: int = 3  # request sets per still-image scenario and round (finer alternation)
     video_frames: int | None = None  # frames per video request (None: whole clip)
     fresh_rounds: int = 3  # start-up and offline: fresh processes per library and model
     quick: bool = False
@@ -89,7 +99,7 @@ class Settings:
 
 @dataclass
 class Scenario:
-    """One timed scenario, run by both workers (or only by those in ``impls``)."""
+    """One timed scenario, run by every worker (or only by those in ``impls``)."""
 
     key: str
     label: str
@@ -100,6 +110,21 @@ class Scenario:
     impls: tuple[str, ...] = IMPLS
     options: dict[str, Any] = field(default_factory=dict)  # extra HandTracker arguments
     runs: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {i: [] for i in IMPLS})
+
+
+# -- order -----------------------------------------------------------------------------------------
+def impl_order(impls: tuple[str, ...], step: int) -> tuple[str, ...]:
+    """The order in which ``impls`` run at ``step`` (round + scenario + exchange index).
+
+    ``impls[step % n]`` goes first, so any n consecutive steps let each go first once; the rest follow
+    in cyclic order, forwards in even blocks of n steps and backwards in odd ones, so that over 2n steps
+    each runs right after each other one equally often (what one library leaves behind, such as busy
+    threads or evicted caches, then lands on each other alike). With two: A B, B A, A B, ...
+    """
+    n = len(impls)
+    first = step % n
+    direction = 1 if (step // n) % 2 == 0 else -1
+    return tuple(impls[(first + direction * i) % n] for i in range(n))
 
 
 # -- machine and load ------------------------------------------------------------------------------
@@ -192,29 +217,46 @@ def python_for(impl: str) -> str:
     return sys.executable if impl == "handtrace" else str(MP_PYTHON)
 
 
-def worker_env() -> dict[str, str]:
+def worker_env(impl: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("GLOG_minloglevel", "2")  # MediaPipe's glog chatter
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    if impl == "handtrace":
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    else:
+        env.pop("PYTHONPATH", None)  # keep the project's numpy 2 packages out of the venv
     return env
+
+
+def worker_command(impl: str, folder: Path, args: list[str]) -> list[str]:
+    """``_worker.py`` for ``impl``; the Tasks worker finds its assembled bundles in ``folder``."""
+    extra = ["--task-dir", str(folder)] if impl == "mediapipe_tasks" else []
+    return [python_for(impl), str(WORKER), "--impl", impl, *extra, *args]
+
+
+def build_bundles(folder: Path, models: list[str]) -> None:
+    """Assemble ``hand_landmarker_{model}.task`` in ``folder`` once, in the MediaPipe venv, before any timing
+    (the workers would otherwise build one inside a fresh process's start-up time)."""
+    for model in models:
+        subprocess.run(
+            [str(MP_PYTHON), str(MP_REFERENCE), "bundle", str(folder / f"hand_landmarker_{model}.task"),
+             "--model-complexity", str(MODELS[model])],
+            check=True, env=worker_env("mediapipe_tasks"), cwd=REPO, stdout=subprocess.DEVNULL,
+        )
 
 
 class Worker:
     """A long-lived ``_worker.py serve`` process."""
 
-    def __init__(self, impl: str, log: IO[str]) -> None:
+    def __init__(self, impl: str, log: IO[str], folder: Path) -> None:
         self.impl = impl
-        env = worker_env()
-        if impl == "mediapipe":
-            env.pop("PYTHONPATH")  # keep the project's numpy 2 packages out of the venv
         self.proc = subprocess.Popen(
-            [python_for(impl), str(WORKER), "--impl", impl, "serve"],
+            worker_command(impl, folder, ["serve"]),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
-            env=env,
+            env=worker_env(impl),
             cwd=REPO,
         )
         self.read()  # {"ready": ...}
@@ -245,14 +287,14 @@ class Worker:
             self.proc.wait(timeout=60)
 
 
-def run_fresh(impl: str, args: list[str], log: IO[str]) -> tuple[list[dict[str, Any]], list[float]]:
+def run_fresh(
+    impl: str, args: list[str], log: IO[str], folder: Path
+) -> tuple[list[dict[str, Any]], list[float]]:
     """Run ``_worker.py --impl IMPL ARGS`` in a fresh process: its JSON lines, and when each arrived (s)."""
-    env = worker_env()
-    if impl == "mediapipe":
-        env.pop("PYTHONPATH")
+    env = worker_env(impl)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [python_for(impl), str(WORKER), "--impl", impl, *args],
+        worker_command(impl, folder, args),
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
@@ -351,24 +393,30 @@ def log_line(msg: str) -> None:
 
 
 def run_served(
-    scenarios: list[Scenario], frames: dict[str, str], settings: Settings, folder: Path, loads: list[float]
+    scenarios: list[Scenario],
+    frames: dict[str, str],
+    settings: Settings,
+    folder: Path,
+    loads: list[float],
+    impls: tuple[str, ...] = IMPLS,
 ) -> dict[str, dict[str, str]]:
-    """Timed scenarios in both long-lived workers, A/B alternating; returns each worker's versions."""
+    """Timed scenarios in one long-lived worker per implementation, rotating the order; returns each
+    worker's versions."""
     versions = {}
     with open(folder / "workers.log", "w") as log:
-        workers = {impl: Worker(impl, log) for impl in IMPLS}
+        workers: dict[str, Worker] = {}
         try:
-            for impl, w in workers.items():
-                versions[impl] = w.ask(op="load", frames=frames)["versions"]
+            for impl in impls:
+                workers[impl] = Worker(impl, log, folder)
+                versions[impl] = workers[impl].ask(op="load", frames=frames)["versions"]
             for r in range(settings.rounds):
                 t_round = time.perf_counter()
                 for k, sc in enumerate(scenarios):
-                    # Still images are short requests: several A/B pairs per round keep both libraries'
+                    # Still images are short requests: several request sets per round keep the libraries'
                     # samples close in time (this VM's speed drifts by 10% within seconds).
                     exchanges = settings.still_exchanges if sc.op == "still" else 1
                     for j in range(exchanges):
-                        order = IMPLS if (r + k + j) % 2 == 0 else IMPLS[::-1]
-                        for impl in (i for i in order if i in sc.impls):
+                        for impl in (i for i in impl_order(impls, r + k + j) if i in sc.impls):
                             req: dict[str, Any] = {
                                 "op": sc.op,
                                 "frames": sc.frames,
@@ -393,20 +441,23 @@ def run_served(
     return versions
 
 
-def run_fresh_rounds(models: list[str], settings: Settings, folder: Path) -> dict[str, Any]:
-    """Start-up and offline-throughput runs, each in fresh processes, alternating the libraries."""
+def run_fresh_rounds(
+    models: list[str], settings: Settings, folder: Path, impls: tuple[str, ...] = IMPLS
+) -> dict[str, Any]:
+    """Start-up and offline-throughput runs, each in fresh processes, rotating the implementations."""
     image = DATA / STILLS["still_one"]
     video = DATA / VIDEO_ONE
-    out: dict[str, Any] = {m: {i: {"first": [], "offline": []} for i in IMPLS} for m in models}
+    out: dict[str, Any] = {m: {i: {"first": [], "offline": []} for i in impls} for m in models}
     with open(folder / "fresh.log", "w") as log:
-        for impl in IMPLS:  # warm the file cache (libraries, models) once, untimed
-            run_fresh(impl, ["first", str(image)], log)
+        for impl in impls:  # warm the file cache (libraries, models) once, untimed
+            for model in models:
+                run_fresh(impl, ["first", str(image), "-c", str(MODELS[model])], log, folder)
         for r in range(settings.fresh_rounds):
             for k, model in enumerate(models):
                 c = str(MODELS[model])
-                order = IMPLS if (r + k) % 2 == 0 else IMPLS[::-1]
+                order = impl_order(impls, r + k)
                 for impl in order:
-                    lines, stamps = run_fresh(impl, ["first", str(image), "-c", c], log)
+                    lines, stamps = run_fresh(impl, ["first", str(image), "-c", c], log, folder)
                     first = next(i for i, d in enumerate(lines) if "first" in d)
                     out[model][impl]["first"].append(
                         {
@@ -417,7 +468,7 @@ def run_fresh_rounds(models: list[str], settings: Settings, folder: Path) -> dic
                     )
                 for impl in order[::-1]:
                     lines, _ = run_fresh(
-                        impl, ["offline", str(video), str(folder / f"{impl}.jsonl"), "-c", c], log
+                        impl, ["offline", str(video), str(folder / f"{impl}.jsonl"), "-c", c], log, folder
                     )
                     out[model][impl]["offline"].append(lines[-1])
             log_line(
@@ -427,11 +478,39 @@ def run_fresh_rounds(models: list[str], settings: Settings, folder: Path) -> dic
     return out
 
 
-def summarise(scenarios: list[Scenario], fresh: dict[str, Any]) -> dict[str, Any]:
+#: The figures compared as handtrace / other implementation, by kind of summary.
+RATIO_METRICS = {
+    "still": ("median_ms",),
+    "video": ("median_ms", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "run_spread"),
+    "fresh": ("first_result_s", "first_peak_rss_mb", "offline_fps", "offline_peak_rss_mb"),
+}
+
+
+def ratio_value(a: float | None, b: float | None) -> float | None:
+    """``a / b``, or None when either is missing, zero or NaN."""
+    return None if not a or not b or a != a or b != b else a / b
+
+
+def handtrace_ratios(by_impl: dict[str, Any], metrics: tuple[str, ...]) -> dict[str, dict[str, float | None]]:
+    """handtrace / each other implementation in ``by_impl``, per metric: ``{impl: {metric: ratio}}``."""
+    h = by_impl.get("handtrace")
+    if not isinstance(h, dict):
+        return {}
+    return {
+        impl: {m: ratio_value(h.get(m), other.get(m)) for m in metrics}
+        for impl, other in by_impl.items()
+        if impl in IMPLS and impl != "handtrace" and isinstance(other, dict)
+    }
+
+
+def summarise(
+    scenarios: list[Scenario], fresh: dict[str, Any], impls: tuple[str, ...] = IMPLS
+) -> dict[str, Any]:
+    """Per scenario and implementation: medians, percentiles, spread; ``ratios``: handtrace / each other."""
     summary: dict[str, Any] = {}
     for sc in scenarios:
         s: dict[str, Any] = {"label": sc.label, "complexity": sc.complexity}
-        for impl in sc.impls:
+        for impl in (i for i in sc.impls if i in impls):
             runs = sc.runs[impl]
             if sc.op == "still":
                 times = [t for r in runs for t in r["times_ms"]]
@@ -441,9 +520,10 @@ def summarise(scenarios: list[Scenario], fresh: dict[str, Any]) -> dict[str, Any
                     s[impl]["detector_runs_per_100"] = 100 * statistics.fmean(per_image)
             else:
                 s[impl] = video_summary(runs)
+        s["ratios"] = handtrace_ratios(s, RATIO_METRICS[sc.op])
         summary[sc.key] = s
     for model, by_impl in fresh.items():
-        summary[f"fresh_{model}"] = {
+        f: dict[str, Any] = {
             impl: {
                 "first_result_s": median([d["seconds"] for d in v["first"]]),
                 "first_peak_rss_mb": median([d["peak_rss_mb"] for d in v["first"]]),
@@ -453,6 +533,8 @@ def summarise(scenarios: list[Scenario], fresh: dict[str, Any]) -> dict[str, Any
             }
             for impl, v in by_impl.items()
         }
+        f["ratios"] = handtrace_ratios(f, RATIO_METRICS["fresh"])
+        summary[f"fresh_{model}"] = f
     return summary
 
 
@@ -461,108 +543,126 @@ def fmt(value: float | None, digits: int = 2) -> str:
 
 
 def ratio(a: float | None, b: float | None) -> str:
-    return "n/a" if not a or not b or a != a or b != b else f"{a / b:.2f}"
+    r = ratio_value(a, b)
+    return "n/a" if r is None else f"{r:.2f}"
 
 
-def markdown(summary: dict[str, Any], models: list[str], meta: dict[str, Any]) -> str:
-    """The results table (plus machine and load) as markdown."""
-    rows = [
-        "| scenario | model | metric | handtrace | MediaPipe | handtrace / MediaPipe "
-        "| handtrace palm detector runs / 100 frames |",
-        "|---|---|---|---|---|---|---|",
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def table_header(impls: tuple[str, ...]) -> list[str]:
+    """The table's two header lines: a value column per implementation, then handtrace / each other one."""
+    cols = [
+        "scenario",
+        "model",
+        "metric",
+        *(LABELS[i] for i in impls),
+        *(f"handtrace / {SHORT[i]}" for i in impls if i != "handtrace"),
+        "handtrace palm detector runs / 100 frames",
     ]
+    return ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
 
-    def row(
-        label: str, model: str, metric: str, h: float | None, m: float | None, det: str = "", digits: int = 2
-    ) -> None:
-        rows.append(
-            f"| {label} | {model} | {metric} | {fmt(h, digits)} | {fmt(m, digits)} | {ratio(h, m)} | {det} |"
-        )
+
+def table_row(
+    label: str,
+    model: str,
+    metric: str,
+    values: dict[str, float | None],
+    impls: tuple[str, ...],
+    det: str = "",
+    digits: int = 2,
+) -> str:
+    """One markdown row: ``values`` by implementation (missing ones: n/a), ratios to handtrace's value."""
+    h = values.get("handtrace")
+    cells = [
+        label,
+        model,
+        metric,
+        *(fmt(values.get(i), digits) for i in impls),
+        *(ratio(h, values.get(i)) for i in impls if i != "handtrace"),
+        det,
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def markdown(
+    summary: dict[str, Any], models: list[str], meta: dict[str, Any], impls: tuple[str, ...] = IMPLS
+) -> str:
+    """The results table (plus machine and load) as markdown."""
+    rows = table_header(impls)
+    others = [i for i in impls if i != "handtrace"]
+
+    def row(label: str, metric: str, values: dict[str, float | None], det: str = "", digits: int = 2) -> None:
+        rows.append(table_row(label, model, metric, values, impls, det, digits))
+
+    def pick(s: dict[str, Any], key: str) -> dict[str, float | None]:
+        return {i: s[i].get(key) for i in impls if i in s}
 
     for model in models:
         for kind in ("still_one", "still_two", "still_none"):
             s = summary[f"{kind}_{model}"]
             det = s["handtrace"].get("detector_runs_per_100")
             det_s = f"{det:.0f} per 100 images" if det is not None else ""
-            h_ms, m_ms = s["handtrace"]["median_ms"], s["mediapipe"]["median_ms"]
-            row(s["label"], model, "ms/image, median", h_ms, m_ms, det_s)
+            row(s["label"], "ms/image, median", pick(s, "median_ms"), det_s)
         for kind in ("video1_one", "video2_one", "video2_two"):
             s = summary[f"{kind}_{model}"]
-            h, m = s["handtrace"], s["mediapipe"]
+            h = s["handtrace"]
             det = h.get("detector_runs_per_100", h.get("palm_calls_per_100"))
             det_s = fmt(det, 1) if det is not None else ""
-            row(s["label"], model, "ms/frame, median", h["median_ms"], m["median_ms"], det_s)
-            row(s["label"], model, "ms/frame, mean", h["mean_ms"], m["mean_ms"], det_s)
+            row(s["label"], "ms/frame, median", pick(s, "median_ms"), det_s)
+            row(s["label"], "ms/frame, mean", pick(s, "mean_ms"), det_s)
             for p in ("p95", "p99"):
-                row(s["label"], model, f"ms/frame, {p}", h.get(f"{p}_ms"), m.get(f"{p}_ms"), det_s)
-            row(s["label"], model, "slowest / fastest pass", h.get("run_spread"), m.get("run_spread"))
+                row(s["label"], f"ms/frame, {p}", pick(s, f"{p}_ms"), det_s)
+            row(s["label"], "slowest / fastest pass", pick(s, "run_spread"))
         s = summary[f"video1_one_{model}"]["handtrace"]
         row(
             "pipeline overhead (all but session.run), video, max_num_hands=1, one hand",
-            model,
             "ms/frame, median",
-            s.get("overhead_median_ms"),
-            None,
+            {"handtrace": s.get("overhead_median_ms")},
             digits=3,
         )
         g = summary.get(f"video1_gestures_{model}", {}).get("handtrace")
         if g:
             label = summary[f"video1_gestures_{model}"]["label"]
-            m_ms = summary[f"video1_one_{model}"]["mediapipe"]["median_ms"]
-            row(label, model, "ms/frame, median", g["median_ms"], m_ms)
-            row(label, model, "overhead ms/frame, median", g.get("overhead_median_ms"), None, digits=3)
+            # Against MediaPipe in the same scenario without gestures (it has none of its own).
+            plain = summary[f"video1_one_{model}"]
+            row(label, "ms/frame, median", {**pick(plain, "median_ms"), "handtrace": g["median_ms"]})
+            row(label, "overhead ms/frame, median", {"handtrace": g.get("overhead_median_ms")}, digits=3)
         f = summary.get(f"fresh_{model}")
         if f:
-            h, m = f["handtrace"], f["mediapipe"]
-            row(
-                f"offline video file, decode + track + write JSONL ({h['offline_frames']} frames)",
-                model,
-                "frames/s",
-                h["offline_fps"],
-                m["offline_fps"],
-                digits=1,
-            )
-            row(
-                "time to first result (fresh process, one still image)",
-                model,
-                "s",
-                h["first_result_s"],
-                m["first_result_s"],
-            )
-            row(
-                "peak memory, offline video run (fresh process)",
-                model,
-                "MiB RSS",
-                h["offline_peak_rss_mb"],
-                m["offline_peak_rss_mb"],
-                digits=0,
-            )
-            row(
-                "peak memory, first result (fresh process)",
-                model,
-                "MiB RSS",
-                h["first_peak_rss_mb"],
-                m["first_peak_rss_mb"],
-                digits=0,
-            )
-    v = meta["versions"]
-    load = meta["load"]
+            frames = f["handtrace"]["offline_frames"]
+            for label, metric, key, digits in (
+                (f"offline video file, decode + track + write JSONL ({frames} frames)", "frames/s",
+                 "offline_fps", 1),
+                ("time to first result (fresh process, one still image)", "s", "first_result_s", 2),
+                ("peak memory, offline video run (fresh process)", "MiB RSS", "offline_peak_rss_mb", 0),
+                ("peak memory, first result (fresh process)", "MiB RSS", "first_peak_rss_mb", 0),
+            ):
+                row(label, metric, pick(f, key), digits=digits)
+    v, load, settings = meta["versions"], meta["load"], meta["settings"]
+    mediapipe = ""
+    if others:
+        version = next((v[i].get("mediapipe") for i in others if i in v), None)
+        api = {"mediapipe": "legacy solutions.hands", "mediapipe_tasks": "Tasks HandLandmarker"}
+        apis = " and ".join(api[i] for i in others)
+        mediapipe = f"; MediaPipe {version} ({apis}; Python {meta['python_mediapipe']})"
     head = [
         f"Machine: {meta['cpu']}, {meta['cores']} cores; Python {meta['python']}; handtrace "
-        f"{v['handtrace'].get('handtrace')} with onnxruntime {v['handtrace'].get('onnxruntime')}; MediaPipe "
-        f"{v['mediapipe'].get('mediapipe')} (Python {meta['python_mediapipe']}). Mode: "
-        f"{'quick' if meta['settings']['quick'] else 'full'}, {meta['settings']['rounds']} A/B rounds "
-        f"({meta['settings'].get('still_exchanges', 1)} A/B pairs per still-image scenario and round), "
-        f"{meta['settings']['fresh_rounds']} fresh-process rounds; {meta['seconds']:.0f} s.",
+        f"{v['handtrace'].get('handtrace')} with onnxruntime {v['handtrace'].get('onnxruntime')}{mediapipe}. "
+        "Mode: "
+        f"{'quick' if settings['quick'] else 'full'}, {plural(settings['rounds'], 'round')} "
+        f"({plural(settings.get('still_exchanges', 1), 'request set')} per still-image scenario and "
+        f"round), {plural(settings['fresh_rounds'], 'fresh-process round')}; {meta['seconds']:.0f} s.",
         "",
         f"Load: other processes used {load['others_cores']:.2f} of {meta['cores']} cores on average "
         "during the run "
         f"(1-min load average {load['min']:.2f}-{load['max']:.2f}, this benchmark included).",
         "",
-        "Ratio column: handtrace / MediaPipe (below 1 is faster for times; above 1 is faster for frames/s). "
-        f"Video per-frame figures leave out the first {WARMUP_FRAMES} frames of each run; "
-        '"mean" includes the '
-        "frames where the palm detector runs.",
+        ("Ratio columns: " + " and ".join(f"handtrace / {LABELS[i]}" for i in others)
+         + " (below 1 is faster for times; above 1 is faster for frames/s). " if others else "")
+        + f"Video per-frame figures leave out the first {WARMUP_FRAMES} frames of each run; "
+        '"mean" includes the frames where the palm detector runs.',
         "",
     ]
     return "\n".join(head + rows) + "\n"
@@ -594,25 +694,40 @@ def python_version(python: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument(
-        "--quick", action="store_true", help="fewer rounds and 100-frame clips (about 3 minutes)"
+        "--quick", action="store_true", help="3 rounds and 100-frame clips"
     )
     parser.add_argument(
         "--models", default="full,lite", help="comma-separated: full, lite (default: %(default)s)"
     )
     parser.add_argument("--out", type=Path, default=None, help="write all numbers as JSON here")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table here")
-    parser.add_argument("--rounds", type=int, default=None, help="override the number of A/B rounds")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="override the number of rounds (a multiple of 6 balances)"
+    )
     parser.add_argument("--no-fresh", action="store_true", help="skip start-up / offline / memory runs")
+    parser.add_argument(
+        "--impls",
+        default=",".join(IMPLS),
+        help="comma-separated implementations to run, handtrace among them (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if bad := [m for m in models if m not in MODELS]:
         parser.error(f"unknown model(s) {bad}; choose from {list(MODELS)}")
+    chosen = {i.strip() for i in args.impls.split(",") if i.strip()}
+    if bad := sorted(chosen - set(IMPLS)):
+        parser.error(f"unknown implementation(s) {bad}; choose from {list(IMPLS)}")
+    if "handtrace" not in chosen:
+        parser.error("--impls must include handtrace (every ratio is handtrace / another)")
+    impls = tuple(i for i in IMPLS if i in chosen)  # fixed order: table columns and rotation
     if not DATA.is_dir():
         parser.error(f"shared data not found at {DATA} (set HANDTRACE_DATA)")
     settings = Settings.make(args.quick)
     if args.rounds:
         settings.rounds = args.rounds
-    ensure_mediapipe_env()
+    uses_mediapipe = len(impls) > 1
+    if uses_mediapipe:
+        ensure_mediapipe_env()
 
     t_start = time.perf_counter()
     busy0, total0 = cpu_busy_seconds()
@@ -622,10 +737,13 @@ def main(argv: list[str] | None = None) -> None:
         folder = Path(tmp)
         log_line("decoding frames ...")
         frames = prepare_frames(folder, settings)
+        if "mediapipe_tasks" in impls:
+            log_line("assembling hand_landmarker.task bundles ...")
+            build_bundles(folder, models)
         scenarios = scenarios_for(models)
         try:
-            versions = run_served(scenarios, frames, settings, folder, loads)
-            fresh = {} if args.no_fresh else run_fresh_rounds(models, settings, folder)
+            versions = run_served(scenarios, frames, settings, folder, loads, impls)
+            fresh = {} if args.no_fresh else run_fresh_rounds(models, settings, folder, impls)
         except Exception:
             for name in ("workers.log", "fresh.log"):
                 if (folder / name).exists():
@@ -642,20 +760,21 @@ def main(argv: list[str] | None = None) -> None:
         "cpu": cpu_model(),
         "cores": cores,
         "python": platform.python_version(),
-        "python_mediapipe": python_version(str(MP_PYTHON)),
+        "python_mediapipe": python_version(str(MP_PYTHON)) if uses_mediapipe else None,
+        "impls": list(impls),
         "platform": platform.platform(),
         "versions": versions,
         "settings": vars(settings),
         "seconds": wall,
         "load": {"others_cores": others, "min": min(loads), "max": max(loads), "samples": loads},
     }
-    summary = summarise(scenarios, fresh)
-    table = markdown(summary, models, meta)
+    summary = summarise(scenarios, fresh, impls)
+    table = markdown(summary, models, meta, impls)
     print(table)
     if args.markdown:
         args.markdown.write_text(table)
     if args.out:
-        raw = {sc.key: sc.runs for sc in scenarios}
+        raw = {sc.key: {i: r for i, r in sc.runs.items() if i in impls} for sc in scenarios}
         args.out.write_text(
             json.dumps({"meta": meta, "summary": summary, "raw": raw, "fresh": fresh}, indent=1)
         )
