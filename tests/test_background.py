@@ -198,3 +198,23 @@ def test_reset_drops_a_pending_detection(photo):
         assert tracker._background is not None and tracker._background.busy
         tracker.reset()
         assert not tracker._background.busy
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_drops_the_parents_pending_detection_and_detects_again(detector, photo):
+    bg = BackgroundDetector(PalmDetector(_GatedModel(detector.model), square=True))  # never finishes
+    try:
+        bg.submit(photo, 0)
+        pid = os.fork()
+        if pid == 0:  # the child: the parent's worker thread is not here, so its run would never end
+            ok = not bg.busy and bg.poll(50, max_delay=1) is None
+            bg.detector = detector
+            bg.submit(photo, 1)
+            ok = ok and len(bg.poll(2, max_delay=1)[1]) == 2
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert bg.busy  # the parent's run is still pending
+    finally:
+        bg.detector.model.gate.set()
+        bg.close()

@@ -24,7 +24,9 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from handtrace.detection import PalmDetections, PalmDetector
+import numpy as np
+
+from handtrace.detection import PalmDetections, PalmDetector, PalmInputs
 
 
 def available() -> bool:
@@ -54,10 +56,12 @@ def lower_priority() -> bool:
 
 @dataclass
 class Pending:
-    """A detection running in the background: the frame it looks at and its result to come."""
+    """A detection running in the background: the frame it looks at, its input and the model's outputs to
+    come."""
 
     frame: int
-    future: Future[PalmDetections]
+    inputs: PalmInputs
+    future: Future[tuple[np.ndarray, np.ndarray]]
 
 
 class BackgroundDetector:
@@ -65,8 +69,10 @@ class BackgroundDetector:
 
     ``detector``: the :class:`~handtrace.detection.PalmDetector` whose letterbox, model (on its 1-thread
     session, see :meth:`~handtrace.runtime.PalmDetectorModel.single_threaded`) and decoding are used.
-    The image is letterboxed on the caller's thread: the caller may reuse or draw on its frame afterwards.
-    Not thread-safe: one video stream calls it.
+    The image is letterboxed, and the outputs decoded, on the caller's thread: the caller may reuse or draw
+    on its frame afterwards, and the worker holds Python's GIL only for a moment around the model run (a
+    thread at idle priority holding it could stall the caller on a busy machine). Not thread-safe: one
+    video stream calls it.
     """
 
     def __init__(self, detector: PalmDetector) -> None:
@@ -84,6 +90,8 @@ class BackgroundDetector:
     @property
     def busy(self) -> bool:
         """A detection was started and its result not taken yet."""
+        if self.pending is not None and self._pid != os.getpid():
+            self.pending = None  # started in the parent of this forked process: its thread is not here
         return self.pending is not None
 
     def submit(self, image, frame: int) -> None:
@@ -92,28 +100,23 @@ class BackgroundDetector:
         Raises:
             RuntimeError: a detection is already pending (take it with :meth:`poll` or :meth:`cancel`).
         """
-        if self.pending is not None:
+        if self.busy:
             raise RuntimeError("a background detection is already running")
         inputs = self.detector.prepare([image])
         model = self.detector.model.single_threaded(inputs.shape)
         if model is None:
             raise RuntimeError("this palm model cannot run in the background")
-        detector = self.detector
-
-        def job() -> PalmDetections:
-            return detector.decode(inputs, *model(inputs.batch))[0]
-
-        self.pending = Pending(frame, self._worker().submit(job))
+        self.pending = Pending(frame, inputs, self._worker().submit(model, inputs.batch))
 
     def poll(self, frame: int, max_delay: int) -> tuple[int, PalmDetections] | None:
         """The pending result as ``(frame it looked at, detections)`` when it is ready, or when ``frame`` is
         ``max_delay`` frames past that one (then waiting for it); else None. An error of the detection is
         raised here."""
-        pending = self.pending
+        pending = self.pending if self.busy else None
         if pending is None or (not pending.future.done() and frame - pending.frame < max_delay):
             return None
         self.pending = None
-        return pending.frame, pending.future.result()
+        return pending.frame, self.detector.decode(pending.inputs, *pending.future.result())[0]
 
     def cancel(self) -> None:
         """Drop the pending detection, if any (a reset, or an inline detection superseding it)."""
