@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable, Iterator
 from importlib import util
 from pathlib import Path
 from typing import Any, ClassVar
@@ -12,8 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from handtrace import Hand, cli
+from handtrace import Hand, cli, read_image
 from handtrace.sources import ProgressBar, ResultWriter, list_images
+from handtrace.stills import ImageResult, one_by_one
 
 ASSETS = Path(__file__).resolve().parents[1] / "src" / "handtrace" / "assets"
 
@@ -57,6 +59,9 @@ class FakeTracker:
         if self.interrupt_at == self.calls:
             raise KeyboardInterrupt
         return [fake_hand()]
+
+    def process_files(self, paths: Iterable[Path]) -> Iterator[ImageResult]:
+        return one_by_one(self.process, paths, read_image)
 
 
 @pytest.fixture
@@ -281,3 +286,90 @@ def test_eval_keypoints_real_tracker(real_tracker, data_dir: Path, capsys) -> No
     code, out, _ = run(["eval", "keypoints", str(data_dir), "--limit", "2", "-q"], capsys)
     assert code == 0
     assert "hand-graph-cnn, as is | 2 |" in out and "mmpose / freihand" in out
+
+
+def _detect_inputs(tmp_path: Path) -> tuple[list[Path], list[str]]:
+    """Photos of the shared data (hands, no hand, two hands), or synthetic images with a low detection
+    threshold where the data is absent; and the detect options for them."""
+    from handtrace.datasets import data_root
+
+    graph = data_root() / "hand-graph-cnn-realworld" / "images"
+    if graph.is_dir():
+        photos = [*sorted(graph.glob("*.jpg"))[:12], data_root() / "tfjs-models" / "hands.jpg",
+                  data_root() / "mediapipe-rs" / "banana.jpg"]
+        return photos, []
+    rng = np.random.default_rng(1)
+    photos = []
+    for i in range(12):
+        coarse = rng.integers(0, 255, (13, 17, 3), dtype=np.uint8)
+        photos.append(tmp_path / f"s{i}.png")
+        cv2.imwrite(str(photos[-1]), cv2.resize(coarse, (128, 96), interpolation=cv2.INTER_CUBIC))
+    return photos, ["--min-detection-confidence", "0.05"]
+
+
+def test_detect_real_tracker_writes_what_process_finds(real_tracker, images: Path, tmp_path: Path,
+                                                       capsys) -> None:
+    # detect reads and processes ahead on every core now: the records must be those of one image at a time.
+    from handtrace import HandTracker
+    from handtrace.gestures import GestureRecognizer
+
+    photos, options = _detect_inputs(tmp_path)
+    inputs = [*photos[:3], images / "b_corrupt.jpg", tmp_path / "missing.jpg", *photos[3:]]
+    out = tmp_path / "res.jsonl"
+    code, _, err = run(["detect", *map(str, inputs), "-o", str(out), "-q", *options], capsys)
+    assert code == 1 and "b_corrupt.jpg" in err and "missing.jpg" in err
+    threshold = float(options[1]) if options else 0.5
+    expected = []
+    with HandTracker(gestures=False, min_detection_confidence=threshold) as t:
+        for p in inputs:
+            try:
+                image = read_image(p)
+            except (OSError, ValueError) as exc:
+                expected.append({"image": str(p), "error": str(exc)})
+                continue
+            hands = t.process(image)
+            GestureRecognizer().annotate(hands)
+            h, w = image.shape[:2]
+            expected.append({"image": str(p), "width": w, "height": h, "hands": [x.to_dict() for x in hands]})
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert records == json.loads(json.dumps(expected))
+    assert sum(len(r.get("hands", [])) for r in records) > 0
+
+
+def test_detect_interrupted_stops_the_pipeline_and_keeps_the_records(real_tracker, tmp_path: Path, capsys,
+                                                                      monkeypatch) -> None:
+    import threading
+
+    from handtrace import io as handtrace_io
+    from handtrace.runtime import default_threads
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(30):
+        cv2.imwrite(str(folder / f"{i:02d}.png"), np.full((64, 64, 3), 4 * i, np.uint8))
+    reads = []
+    real_read = handtrace_io.read_image
+
+    def counting_read(path: Any) -> np.ndarray:
+        reads.append(path)
+        return real_read(path)
+
+    real_write = ResultWriter.write
+
+    def write(self: ResultWriter, record: dict[str, Any]) -> None:
+        if self.count == 3:
+            raise KeyboardInterrupt
+        real_write(self, record)
+
+    monkeypatch.setattr(handtrace_io, "read_image", counting_read)
+    monkeypatch.setattr(ResultWriter, "write", write)
+    out = tmp_path / "res.json"
+    code, _, err = run(["detect", str(folder), "-o", str(out), "--model", "lite"], capsys)
+    assert code == 130 and "interrupted after 3 of 30 images" in err
+    assert [Path(r["image"]).name for r in json.loads(out.read_text())] == ["00.png", "01.png", "02.png"]
+    # Bounded look-ahead, and nothing new started after the interruption.
+    assert len(reads) <= 4 + 2 * default_threads()
+    for thread in threading.enumerate():
+        if thread.name.startswith("handtrace-images"):
+            thread.join(timeout=10)
+            assert not thread.is_alive()

@@ -59,3 +59,18 @@ def test_cuda_gives_the_cpu_hands(data_dir: Path) -> None:
     assert len(on_gpu) == len(on_cpu) == 2
     for a, b in zip(on_gpu, on_cpu, strict=True):
         np.testing.assert_allclose(a.landmarks[:, :2], b.landmarks[:, :2], atol=1.0)
+
+
+@pytest.mark.skipif(not HAS_CUDA, reason="needs onnxruntime's CUDA provider (onnxruntime-gpu and a GPU)")
+def test_cuda_batches_give_the_cpu_hands(data_dir: Path) -> None:
+    from handtrace.io import read_image
+
+    paths = [data_dir / "tfjs-models" / "hands.jpg", data_dir / "mediapipe-rs" / "banana.jpg",
+             *sorted((data_dir / "hand-graph-cnn-realworld" / "images").glob("*.jpg"))[:20]]
+    with HandTracker(device="cuda") as gpu, HandTracker() as cpu:
+        on_gpu = [r.get() for r in gpu.process_files(paths)]  # batches of stills.GPU_BATCH_SIZE
+        on_cpu = [cpu.process(read_image(p)) for p in paths]
+    assert [len(h) for h in on_gpu] == [len(h) for h in on_cpu]
+    for hands_gpu, hands_cpu in zip(on_gpu, on_cpu, strict=True):
+        for a, b in zip(hands_gpu, hands_cpu, strict=True):
+            np.testing.assert_allclose(a.landmarks[:, :2], b.landmarks[:, :2], atol=1.0)

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ import numpy as np
 import pytest
 
 from fault_helpers import FullDisk, decoded_frames
-from handtrace import cli, writers
+from handtrace import cli, read_image, writers
 from handtrace.results import Hand
+from handtrace.stills import ImageResult, one_by_one
 
 
 class _NoHands:
@@ -40,6 +42,9 @@ class _NoHands:
 
     def process(self, image: np.ndarray, timestamp_ms: float | None = None) -> list[Hand]:
         return []
+
+    def process_files(self, paths: Iterable[Path]) -> Iterator[ImageResult]:
+        return one_by_one(self.process, paths, read_image)
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""Termination (issue 13, item 3): SIGTERM and SIGHUP stop ``track`` like Ctrl-C (status 130, outputs closed
-and complete), and a SIGKILL still leaves an annotated video that plays."""
+"""Termination (issue 13, item 3): SIGTERM and SIGHUP stop ``track`` and ``detect`` like Ctrl-C (status 130,
+outputs closed and complete), and a SIGKILL still leaves an annotated video that plays."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -83,6 +84,33 @@ def test_sigkill_leaves_a_playable_video(tmp_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL
     played = len(decoded_frames(drawn))
     assert 10 <= played <= _lines(out)  # at least the first one-second fragment (10 frames at 10 fps)
+
+
+def test_sigterm_stops_detect_on_a_folder_with_its_records_kept(tmp_path: Path) -> None:
+    # detect reads and processes images ahead on worker threads: the signal still stops it at once, with
+    # status 130 and every record written so far (and only those) in the output.
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(2000):
+        cv2.imwrite(str(folder / f"{i:04d}.png"), np.full((48, 64, 3), i % 256, np.uint8))
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(Path(handtrace.__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "handtrace.cli", "detect", str(folder), "-o", str(out),
+                             "--model", "lite", "-q"], env=env, stderr=subprocess.PIPE, text=True)
+    end = time.monotonic() + 120
+    while _lines(out) < 20:
+        assert proc.poll() is None, f"detect ended early: {proc.stderr.read() if proc.stderr else ''}"
+        if time.monotonic() > end:
+            proc.kill()
+            pytest.fail("detect wrote too slowly")
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    lines = _lines(out)
+    assert proc.returncode == 130, err
+    assert f"stopped by SIGTERM after {lines} of 2000 images" in err and lines < 2000
+    names = [json.loads(line)["image"] for line in out.read_text().splitlines()]
+    assert [Path(n).name for n in names] == [f"{i:04d}.png" for i in range(lines)]
 
 
 def test_interrupt_on_signals_raises_and_restores() -> None:

@@ -101,7 +101,7 @@ def _draw_path(out_dir: Path, path: Path, used: set[str]) -> Path:
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
-    from handtrace.io import OutputIsInputError, check_output_not_input, read_image
+    from handtrace.io import OutputIsInputError, check_output_not_input
 
     paths = list_images(args.inputs, recursive=args.recursive)
     if not paths:
@@ -148,12 +148,15 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     failed, status = 0, EXIT_OK
     progress = _progress(len(paths), args.quiet)
     try:
-        with tracker, progress:
-            for path in paths:
+        # Files are read and processed ahead, in order, on every core (HandTracker.process_files); each
+        # record is written as its result comes, so an interruption keeps what was done.
+        with tracker, progress, contextlib.closing(tracker.process_files(paths)) as results:
+            for result in results:
+                path = result.path
                 record: dict[str, Any] = {"image": str(path)}
                 try:
-                    image = read_image(path)
-                    hands = tracker.process(image)
+                    hands = result.get()
+                    image = result.image
                     if recognizer is not None:
                         recognizer.annotate(hands, fingers=args.fingers)
                 except Exception as exc:  # one bad file must not stop the batch

@@ -7,12 +7,13 @@ Mirrors MediaPipe's hand_landmark_cpu.pbtxt: ``ImageToTensorCalculator`` (rotate
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from handtrace.roi import apply_affine, crop_to_image_matrices
+from handtrace.runtime import LandmarkOutput
 from handtrace.warp import RGBAScratch, check_border, warp_into
 
 LANDMARK_INPUT_SIZE = 224
@@ -135,7 +136,32 @@ class LandmarkEstimator:
         rois = np.asarray(rois, np.float64).reshape(-1, 5)
         to_image = crop_to_image_matrices(rois, LANDMARK_INPUT_SIZE)
         crops = crop_regions(image, rois, border=self.border, crop_to_image=to_image, scratch=self._scratch)
-        out = self.model(crops)
+        return self._results(self.model(crops), rois, to_image)
+
+    def many(self, images: Sequence[np.ndarray], rois: Sequence[np.ndarray]) -> list[LandmarkBatch]:
+        """Run the model once on the regions of several images: ``rois[i]`` (K_i, 5) of ``images[i]``.
+
+        Each image's results are those :meth:`__call__` gives it (on the CPU, bit for bit: the model's
+        batch rows do not mix); one call instead of one per image is what pays on a GPU."""
+        rois = [np.asarray(r, np.float64).reshape(-1, 5) for r in rois]
+        to_image = [crop_to_image_matrices(r, LANDMARK_INPUT_SIZE) for r in rois]
+        crops = [crop_regions(image, r, border=self.border, crop_to_image=m, scratch=self._scratch)
+                 for image, r, m in zip(images, rois, to_image, strict=True)]
+        if not crops:
+            return []
+        out = self.model(np.concatenate(crops))
+        results, start = [], 0
+        for r, m in zip(rois, to_image, strict=True):
+            rows = slice(start, start + len(r))
+            start += len(r)
+            part = LandmarkOutput(out.landmarks[rows], out.presence[rows], out.handedness[rows],
+                                  out.world_landmarks[rows])
+            results.append(self._results(part, r, m))
+        return results
+
+    @staticmethod
+    def _results(out: LandmarkOutput, rois: np.ndarray, to_image: np.ndarray) -> LandmarkBatch:
+        """The model's outputs on the crops of ``rois`` (K, 5) -> landmarks in image pixels."""
         return LandmarkBatch(
             landmarks=project_landmarks(out.landmarks, rois, crop_to_image=to_image),
             world_landmarks=rotate_world_landmarks(out.world_landmarks, rois[:, 4]),

@@ -32,9 +32,12 @@ of frames: a call made while another thread is inside :meth:`HandTracker.process
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +50,7 @@ from handtrace.landmarks import LandmarkBatch, LandmarkEstimator, decode_handedn
 from handtrace.results import Hand
 from handtrace.roi import detection_to_roi, landmarks_to_roi
 from handtrace.smoothing import LandmarkSmoother, palm_size
+from handtrace.stills import ImageResult, OneThreadModels, process_many
 from handtrace.timestamps import VideoClock
 from handtrace.tracking import Track, TrackerStats, TrackSet, overlapping
 from handtrace.warp import prepare
@@ -242,6 +246,7 @@ class HandTracker:
             min_score=self.min_detection_confidence, square=True)
         self._fallback_model = (variant, num_threads, "onnx", providers)
         self._fallback_detector: PalmDetector | None = None  # created on first use
+        self._fallback_lock = threading.Lock()
         self._landmarker: LandmarkEstimator | None = LandmarkEstimator(
             HandLandmarkModel(variant, num_threads, backend, providers, precision, path=landmark_model))
         if background_detection is None:
@@ -340,30 +345,98 @@ class HandTracker:
             self.gestures.annotate(hands)
         return hands
 
-    def _process_still(self, image: np.ndarray) -> list[Hand]:
-        detections = self._detect(image)
+    def process_images(self, images: Iterable[np.ndarray], *, batch_size: int | None = None
+                       ) -> Iterator[list[Hand]]:
+        """Hands in many still images: for each image, in order, what :meth:`process` gives it.
+
+        Lazy, with bounded look-ahead (a few images per core, or two batches): ``images`` may be a generator
+        over a folder of any size. On the CPU, images run side by side, one per core (every core up to 4),
+        on the models' 1-thread sessions; on a GPU (``device="cuda"``) in batches of ``batch_size``
+        (default :data:`handtrace.stills.GPU_BATCH_SIZE`, 16): one palm-detector call per batch and one
+        landmark call per pass for all its hands. ``batch_size`` on the CPU batches there too (same results,
+        bit for bit). See :mod:`handtrace.stills`. ``stats`` and gestures are updated as results are taken.
+
+        Raises:
+            RuntimeError: video mode (``static_image_mode=False``: frames depend on each other), or the
+                tracker is closed.
+            ValueError: ``batch_size`` below 1; while iterating, a bad image, as :meth:`process` raises it
+                (the images after it are not processed).
+        """
+        results = self._process_many(images, None, batch_size)
+
+        def hands() -> Iterator[list[Hand]]:
+            with contextlib.closing(results):
+                for result in results:
+                    yield result.get()
+
+        return hands()
+
+    def process_files(self, paths: Iterable[str | os.PathLike[str]], *, batch_size: int | None = None
+                      ) -> Iterator[ImageResult]:
+        """Read and process image files: one :class:`~handtrace.stills.ImageResult` per path, in order,
+        with the decoded image and its hands, or the error that stopped it (a missing or corrupt file) while
+        the others go on. Reading runs in the pipeline, ahead of the models; otherwise as
+        :meth:`process_images`."""
+        from handtrace.io import read_image
+
+        return self._process_many(paths, read_image, batch_size)
+
+    def _process_many(self, items: Iterable[Any], load: Callable[[Any], np.ndarray] | None,
+                      batch_size: int | None) -> Iterator[ImageResult]:
+        # Checked now, not at the first result: the caller learns at once.
+        if not self.static_image_mode:
+            raise RuntimeError("process_images / process_files need static_image_mode=True: in video mode "
+                               "each frame depends on the previous one; call process() frame by frame")
+        if self.closed:
+            raise RuntimeError("HandTracker is closed")
+        if batch_size is not None:
+            batch_size = _check_count("batch_size", batch_size, 1)
+        return process_many(self, items, load, batch_size)
+
+    def _process_still(self, image: np.ndarray, models: OneThreadModels | None = None,
+                       stats: TrackerStats | None = None) -> list[Hand]:
+        """Hands in a still image already through :func:`~handtrace.warp.prepare`.
+
+        ``models``: run on these (1-thread sessions, from a pipeline's thread) instead of the tracker's own;
+        ``stats``: count the model runs there instead of in ``self.stats``."""
+        return self._still_hands(image, self._still_detections(image, models, stats), models, stats)
+
+    def _still_detections(self, image: np.ndarray, models: OneThreadModels | None = None,
+                          stats: TrackerStats | None = None) -> PalmDetections:
+        """The palm detections a still image's landmark passes start from (first step of
+        :meth:`_process_still`)."""
+        # A little slack over max_num_hands: duplicates and low-presence detections are dropped afterwards.
+        return self._detect(image, models, stats)[: 2 * self.max_num_hands]
+
+    def _still_hands(self, image: np.ndarray, detections: PalmDetections,
+                     models: OneThreadModels | None = None, stats: TrackerStats | None = None) -> list[Hand]:
+        """The hands of a still image from its palm detections (second step of :meth:`_process_still`)."""
         if len(detections) == 0:
             return []
-        # A little slack over max_num_hands: duplicates and low-presence detections are dropped afterwards.
-        detections = detections[: 2 * self.max_num_hands]
-        batch = self._still_landmarks(image, detection_to_roi(detections.boxes, detections.keypoints))
-        return self._select(batch, detections.scores)
+        rois = detection_to_roi(detections.boxes, detections.keypoints)
+        return self._select(self._still_landmarks(image, rois, models, stats), detections.scores)
 
-    def _still_landmarks(self, image: np.ndarray, rois: np.ndarray) -> LandmarkBatch:
+    def _still_landmarks(self, image: np.ndarray, rois: np.ndarray, models: OneThreadModels | None = None,
+                         stats: TrackerStats | None = None) -> LandmarkBatch:
         """Landmarks (first pass, and the refined one with ``refine``) of a still image's regions (K, 5).
 
         Two regions or more go in two groups side by side, each on its own core with the model's 1-thread
         session, the second group on a worker thread: each group's crops and geometry overlap the other's
         model run, and two 1-thread runs take less time than one 2-thread run on both (5.9 against 6.3 ms
         here, full model); the outputs are bit-identical. Where the machine is busy, the two groups share
-        the free core, which is what a 1-thread session would do anyway.
+        the free core, which is what a 1-thread session would do anyway. With ``models`` (a pipeline that
+        keeps every core busy with other images already) all regions run as one batch on them.
         """
+        stats = self.stats if stats is None else stats
+        passes = 2 if self.refine else 1
+        stats.landmark_crops += passes * len(rois)
+        if models is not None:
+            stats.landmark_runs += passes
+            return _first_and_refined(models.landmarks, image, rois, self.refine)
         side = self._side_by_side_estimators() if len(rois) >= 2 else None
         assert self._landmarker is not None
-        passes = 2 if self.refine else 1
-        self.stats.landmark_crops += passes * len(rois)
         if side is None:
-            self.stats.landmark_runs += passes
+            stats.landmark_runs += passes
             return _first_and_refined(self._landmarker, image, rois, self.refine)
         here, there, worker = side
         split = (len(rois) + 1) // 2
@@ -372,7 +445,7 @@ class HandTracker:
             first = _first_and_refined(here, image, rois[:split], self.refine)
         finally:
             second = later.result()  # also when the first group failed: the worker must be done with image
-        self.stats.landmark_runs += 2 * passes
+        stats.landmark_runs += 2 * passes
         return LandmarkBatch.concat([first, second])
 
     def _side_by_side_estimators(self) -> _SideBySide | None:
@@ -398,25 +471,37 @@ class HandTracker:
             raise RuntimeError("HandTracker is closed")
         return self._detect(prepare(as_rgb_uint8(image)))
 
-    def _detect(self, image: np.ndarray) -> PalmDetections:
-        """:meth:`detect` on an image already through :func:`~handtrace.warp.prepare`."""
-        detections = self._detect_once(image)
+    def _detect(self, image: np.ndarray, models: OneThreadModels | None = None,
+                stats: TrackerStats | None = None) -> PalmDetections:
+        """:meth:`detect` on an image already through :func:`~handtrace.warp.prepare` (``models``, ``stats``:
+        see :meth:`_process_still`)."""
+        detections = self._detect_once(image, None, models, stats)
         if len(detections) or not self.full_frame_fallback:
             return detections
-        if self._fallback_detector is None:  # most videos and photos never need it: no session until then
-            model = self._detector.model if getattr(self._detector.model, "any_size", False) else None
-            if model is None:  # MediaPipe's .tflite (backend "litert") takes 192x192 only
-                from handtrace.runtime import PalmDetectorModel
+        return self._detect_once(image, self._fallback(), models, stats)
 
-                model = PalmDetectorModel(*self._fallback_model)
-            self._fallback_detector = PalmDetector(model, min_score=self.min_detection_confidence,
-                                                   input_size=FALLBACK_INPUT_SIZE)
-        return self._detect_once(image, self._fallback_detector)
+    def _fallback(self) -> PalmDetector:
+        """The full-frame fallback's detector, created on first use (most videos and photos never need it:
+        no session until then)."""
+        with self._fallback_lock:  # threads sharing the tracker (a pipeline's) create one, not two
+            if self._fallback_detector is None:
+                assert self._detector is not None
+                model = self._detector.model if getattr(self._detector.model, "any_size", False) else None
+                if model is None:  # MediaPipe's .tflite (backend "litert") takes 192x192 only
+                    from handtrace.runtime import PalmDetectorModel
 
-    def _detect_once(self, image: np.ndarray, detector: PalmDetector | None = None) -> PalmDetections:
+                    model = PalmDetectorModel(*self._fallback_model)
+                self._fallback_detector = PalmDetector(model, min_score=self.min_detection_confidence,
+                                                       input_size=FALLBACK_INPUT_SIZE)
+            return self._fallback_detector
+
+    def _detect_once(self, image: np.ndarray, detector: PalmDetector | None = None,
+                     models: OneThreadModels | None = None, stats: TrackerStats | None = None
+                     ) -> PalmDetections:
         assert self._detector is not None
-        self.stats.detector_runs += 1
-        return (detector or self._detector)(image)
+        (self.stats if stats is None else stats).detector_runs += 1
+        detector = detector or self._detector
+        return detector(image) if models is None else models.detect(detector, image)
 
     def _landmarks(self, image: np.ndarray, rois: np.ndarray) -> LandmarkBatch:
         """One batched landmark-model call on all regions (K, 5) of the image."""
