@@ -75,7 +75,8 @@ def test_background_detection_is_off_for_files_on_for_cameras_unless_chosen() ->
     parser = cli.build_parser()
     default = parser.parse_args(["track", "v.mp4"])
     assert tracking_kwargs(default)["background_detection"] is False  # files: reproducible
-    assert tracking_kwargs(default, live=True)["background_detection"] is None  # camera: the tracker's default
+    # camera: the tracker's default
+    assert tracking_kwargs(default, live=True)["background_detection"] is None
     on = parser.parse_args(["batch", "v.mp4", "-o", "out", "--background-detection"])
     assert tracking_kwargs(on)["background_detection"] is True
     off = parser.parse_args(["track", "0", "--no-background-detection"])
