@@ -6,11 +6,11 @@ Each image gets what ``HandTracker.process`` gives it, in input order; only wher
 * **CPU, pipelined** (the default where the models have a 1-thread session: every core up to 4): whole
   images run side by side, one per worker thread and core, each reading its file, detecting palms and
   running its landmark passes on the models' 1-thread sessions (bit-identical to the multi-thread ones).
-  On the project's 2-core VM (150 hand photos, full model, `benchmarks/folder_detect.py`), this ran 37.6
-  images/s (median of 5 rounds) against 25.1 one image after another, 30.7 for two stages (a worker reading
-  and detecting palms for the next image while the caller's thread runs this one's landmark passes: the
-  landmark passes, two thirds of the work, left the worker idle), 36.3 with three workers on the two cores,
-  and 28.7 for CPU batches of 8 on the 2-thread sessions.
+  On the project's 2-core VM (150 hand photos, full model, ``benchmarks/folder_detect.py``, medians of 5
+  rounds) this ran 36.0 images/s against 24.4 one image after another; two stages (a worker reading and
+  detecting palms for the next image while the caller's thread runs this one's landmark passes) ran 29.5,
+  held to the pace of the landmark passes (two thirds of the work); three workers 37.0 (within noise: 36.3
+  against 37.6 in another run); CPU batches of 8 on the 2-thread sessions 29.4 (docs/benchmarks.md).
 * **batched** (``device="cuda"``, or any ``batch_size``): the palm detector runs once on a batch of images
   and the landmark model once per pass on all their hands' crops (:func:`process_batch`); files are read
   ahead on worker threads meanwhile. On the CPU the results equal the per-image ones bit for bit (tested);
@@ -59,7 +59,7 @@ class ImageResult:
     """One file of :meth:`HandTracker.process_files <handtrace.HandTracker.process_files>`.
 
     Attributes:
-        path: the path as given.
+        path: the path as given (for ``process_images``, which yields hands only: the image).
         image: the decoded RGB uint8 image (H, W, 3), or None when it could not be read.
         hands: what ``process`` gives the image, or None after an error.
         error: why the file could not be read or processed (e.g. ``FileNotFoundError``, ``ValueError``).
@@ -123,8 +123,9 @@ def process_many(tracker: HandTracker, items: Iterable[Any], load: Callable[[Any
                  batch_size: int | None = None, workers: int | None = None) -> Iterator[ImageResult]:
     """One :class:`ImageResult` per item, in order: ``load(item)`` (the item itself when ``load`` is None)
     through the tracker's still-image pipeline. ``batch_size``: batches of this many images (default: on a
-    GPU, :data:`GPU_BATCH_SIZE`; on the CPU, none). The tracker's ``stats`` and gestures are updated here, on
-    the caller's thread, as results are taken."""
+    GPU, :data:`GPU_BATCH_SIZE`; on the CPU, none). ``workers``: threads of the pipelined way (default: the
+    models' thread count, every core up to 4). The tracker's ``stats`` and gestures are updated here, on the
+    caller's thread, as results are taken."""
     if batch_size is None and tracker.device != "cpu":
         batch_size = GPU_BATCH_SIZE
     models = OneThreadModels.of(tracker) if batch_size is None else None

@@ -8,6 +8,10 @@ Still images (``static_image_mode=True``) run MediaPipe's single pass plus two o
   the palm detector saw in training), detect again on the whole image fitted into 128 pixels (long side)
   instead of 192, where the hand looks a third smaller.
 
+Many still images (:meth:`HandTracker.process_images`, :meth:`HandTracker.process_files`) give what
+``process`` gives each, with the work overlapped across the cores, or batched on a GPU
+(:mod:`handtrace.stills`).
+
 Video (``static_image_mode=False``) tracks hands from frame to frame, and fixes MediaPipe's weak points:
 
 * the next frame's region comes from this frame's landmarks, extrapolated with the hand's recent motion
