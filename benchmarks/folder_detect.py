@@ -12,6 +12,7 @@ from round to round so machine load hits all alike; images/s per round):
 * ``stages``: two stages: a worker thread reads and detects palms (1-thread session) for the next image
   while the caller's thread runs the landmark passes (1-thread session) of this one;
 * ``images``: ``HandTracker.process_files``: whole images side by side, one per core (1-thread sessions);
+* ``images3``: the same with three worker threads;
 * ``batch8``: ``process_files(batch_size=8)``: the GPU path run on the CPU (one palm call per 8 images,
   one landmark call per pass), files read ahead.
 
@@ -42,7 +43,7 @@ from handtrace import HandTracker, read_image
 from handtrace.datasets import data_root
 from handtrace.pipelining import ordered_map
 from handtrace.results import Hand
-from handtrace.stills import OneThreadModels
+from handtrace.stills import OneThreadModels, process_many
 from handtrace.tracking import TrackerStats
 from handtrace.warp import prepare
 
@@ -78,8 +79,6 @@ def images(tracker: HandTracker, paths: list[Path]) -> Iterator[list[Hand]]:
 
 
 def images3(tracker: HandTracker, paths: list[Path]) -> Iterator[list[Hand]]:
-    from handtrace.io import read_image
-    from handtrace.stills import process_many
     for result in process_many(tracker, paths, read_image, workers=3):
         yield result.get()
 

@@ -333,7 +333,8 @@ def test_detect_real_tracker_writes_what_process_finds(real_tracker, images: Pat
             expected.append({"image": str(p), "width": w, "height": h, "hands": [x.to_dict() for x in hands]})
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert records == json.loads(json.dumps(expected))
-    assert sum(len(r.get("hands", [])) for r in records) > 0
+    if not options:  # the photos have hands (random blotches rarely pass the presence threshold)
+        assert sum(len(r.get("hands", [])) for r in records) > 0
 
 
 def test_detect_interrupted_stops_the_pipeline_and_keeps_the_records(real_tracker, tmp_path: Path, capsys,
