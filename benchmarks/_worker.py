@@ -446,6 +446,7 @@ class Server:
         stats = getattr(tracker, "stats", None)
         stats_before = stats.to_dict() if hasattr(stats, "to_dict") else None
         times, model_ms, palm_calls, hands = [], [], [], []
+        calls_before = [len(s.threads) for s in sessions]
         try:
             for i in range(n):
                 rgb = frames[i]
@@ -468,6 +469,11 @@ class Server:
         if sessions:
             out["model_ms"] = model_ms
             out["palm_calls"] = palm_calls
+            # Share of this run's landmark-model calls on one thread (the rest on several): a run much
+            # slower than the others shows here whether the thread choice went astray.
+            calls = [t for s, n in zip(sessions, calls_before, strict=True) if s.kind == "landmark"
+                     for t in s.threads[n:]]
+            out["landmark_one_thread_share"] = sum(t == 1 for t in calls) / max(len(calls), 1)
         return out
 
     def serve(self) -> None:

@@ -190,16 +190,17 @@ class ThreadChooser:
     untimed: cold caches and sleeping threads). It switches when the other session is faster by
     ``1 - SWITCH_GAIN`` or more.
 
-    Probing is asymmetric. On the multi-thread session, load shows up in its own timings, which rise past
-    the one-thread figure and trigger a switch without any probe; the one-thread figure is only refreshed
-    every ``REFRESH_INTERVAL`` calls. On the one-thread session, only a probe can tell that the machine is
-    quiet again: after ``MIN_INTERVAL`` calls, an interval that doubles (up to ``MAX_INTERVAL``) with each
-    probe that loses (a close loss too: probing every few calls where two threads barely help would spend a
-    third of the calls on them) and starts again from ``MIN_INTERVAL`` after a switch. Start-up times
-    each session on its second to fourth calls (the first is untimed) and picks several threads only when
-    they are faster by ``1 - PREFER_ONE`` or more: three timings each, not one, so that a moment of noise
-    at start-up does not decide a whole run differently from the next, and one thread where two barely
-    help (two hyper-threads of one core), which leaves the other core to the rest of the work.
+    Probing is asymmetric. On the multi-thread session, load shows up in its own timings, which rise past the
+    one-thread figure and trigger a probe at once (the switch follows if the probe confirms it: the figure may
+    be old, and a machine that slowed down as a whole should not go to one thread); otherwise the one-thread
+    figure is only refreshed every ``REFRESH_INTERVAL`` calls. On the one-thread session, only a probe can
+    tell that the machine is quiet again: after ``MIN_INTERVAL`` calls, an interval that doubles (up to
+    ``MAX_INTERVAL``) with each probe that loses (a close loss too: probing every few calls where two threads
+    barely help would spend a third of the calls on them) and starts again from ``MIN_INTERVAL`` after a
+    switch. Start-up times each session on its second to fourth calls (the first is untimed) and picks several
+    threads only when they are faster by ``1 - PREFER_ONE`` or more: three timings each, not one, so that a
+    moment of noise at start-up does not decide a whole run differently from the next, and one thread where
+    two barely help (two hyper-threads of one core), which leaves the other core to the rest of the work.
     """
 
     CALIBRATION_CALLS = 3  # timed start-up runs of each session (after an untimed first one)
@@ -264,7 +265,11 @@ class ThreadChooser:
                 self._end_probe()
         elif (fast[0] is not None and fast[1] is not None
               and fast[self.best] * self._gain() > fast[1 - self.best]):  # the session in use got slow
-            self._switch()
+            # Look at the other one again before switching: its figure may be old, and the whole machine
+            # slowing down for a while (a VM's neighbours) would otherwise send a run to one thread.
+            self._since_probe = 0
+            self._probe_left = self.PROBE_CALLS
+            self._probe_times = []
 
     def _gain(self) -> float:
         """How much faster the other session must be to take over: more for going to several threads."""
