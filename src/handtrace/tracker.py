@@ -255,9 +255,13 @@ class HandTracker:
             HandLandmarkModel(variant, num_threads, backend, providers, precision, path=landmark_model))
         if background_detection is None:
             background_detection = (device == "cpu" and num_threads != 1 and background.available())
-        self._background = (BackgroundDetector(self._detector)
+        # The search for new hands while others are tracked fits the frame into 192 pixels on its long side
+        # without MediaPipe's square border (a 16:9 frame: 192x128, two thirds of the work, hands at the
+        # same scale); the first look at a video keeps MediaPipe's input.
+        searcher = PalmDetector(self._detector.model, self.min_detection_confidence, square=False)
+        self._background = (BackgroundDetector(searcher)
                             if background_detection and not static_image_mode
-                            and BackgroundDetector.supports(self._detector) else None)
+                            and BackgroundDetector.supports(searcher) else None)
         self._background_max_delay = 2 * detection_interval
         # Two estimators on the landmark model's 1-thread session and a worker thread (created on the
         # first still image with two regions), or False where the model has no 1-thread session.
