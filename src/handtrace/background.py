@@ -94,7 +94,7 @@ class BackgroundDetector:
             self.pending = None  # started in the parent of this forked process: its thread is not here
         return self.pending is not None
 
-    def submit(self, image, frame: int) -> None:
+    def submit(self, image: np.ndarray, frame: int) -> None:
         """Start detecting palms in ``image`` (H, W, 3|4) uint8, frame number ``frame``.
 
         Raises:
