@@ -112,9 +112,9 @@ def test_worker_thread_runs_at_idle_priority(detector, photo):
         bg.poll(1, max_delay=1)
         policy = bg._worker().submit(os.sched_getscheduler, 0).result()
         assert policy in (os.SCHED_IDLE, os.SCHED_OTHER)
-        if policy == os.SCHED_OTHER:  # SCHED_IDLE refused: then nice 19
+        if policy == os.SCHED_OTHER:  # SCHED_IDLE refused: then nice 19, unless that is refused too
             nice = bg._worker().submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
-            assert nice.result() == 19
+            assert nice.result() == 19 or not bg._worker().submit(background.lower_priority).result()
     finally:
         bg.close()
     assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the caller's own thread is left alone
