@@ -60,7 +60,7 @@ class FakeTracker:
             raise KeyboardInterrupt
         return [fake_hand()]
 
-    def process_files(self, paths: Iterable[Path]) -> Iterator[ImageResult]:
+    def process_files(self, paths: Iterable[Path], batch_size: int | None = None) -> Iterator[ImageResult]:
         return one_by_one(self.process, paths, read_image)
 
 
@@ -307,16 +307,18 @@ def _detect_inputs(tmp_path: Path) -> tuple[list[Path], list[str]]:
     return photos, ["--min-detection-confidence", "0.05"]
 
 
+@pytest.mark.parametrize("batching", [[], ["--batch-size", "4"]], ids=["side-by-side", "batches"])
 def test_detect_real_tracker_writes_what_process_finds(real_tracker, images: Path, tmp_path: Path,
-                                                       capsys) -> None:
-    # detect reads and processes ahead on every core now: the records must be those of one image at a time.
+                                                       capsys, batching: list[str]) -> None:
+    # detect reads and processes ahead on every core, or in batches: the records must be those of one
+    # image at a time.
     from handtrace import HandTracker
     from handtrace.gestures import GestureRecognizer
 
     photos, options = _detect_inputs(tmp_path)
     inputs = [*photos[:3], images / "b_corrupt.jpg", tmp_path / "missing.jpg", *photos[3:]]
     out = tmp_path / "res.jsonl"
-    code, _, err = run(["detect", *map(str, inputs), "-o", str(out), "-q", *options], capsys)
+    code, _, err = run(["detect", *map(str, inputs), "-o", str(out), "-q", *options, *batching], capsys)
     assert code == 1 and "b_corrupt.jpg" in err and "missing.jpg" in err
     threshold = float(options[1]) if options else 0.5
     expected = []
@@ -374,3 +376,8 @@ def test_detect_interrupted_stops_the_pipeline_and_keeps_the_records(real_tracke
         if thread.name.startswith("handtrace-images"):
             thread.join(timeout=10)
             assert not thread.is_alive()
+
+
+def test_detect_refuses_a_batch_size_below_one(images: Path, capsys) -> None:
+    code, _, err = run(["detect", str(images), "--batch-size", "0"], capsys)
+    assert code == 2 and "--batch-size must be at least 1" in err

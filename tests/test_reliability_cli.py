@@ -43,7 +43,7 @@ class _NoHands:
     def process(self, image: np.ndarray, timestamp_ms: float | None = None) -> list[Hand]:
         return []
 
-    def process_files(self, paths: Iterable[Path]) -> Iterator[ImageResult]:
+    def process_files(self, paths: Iterable[Path], batch_size: int | None = None) -> Iterator[ImageResult]:
         return one_by_one(self.process, paths, read_image)
 
 

@@ -75,6 +75,9 @@ def _add_detect(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--mirrored", action="store_true", help="images are mirrored (selfie view): swap handedness"
     )
+    p.add_argument("--batch-size", type=int, metavar="N",
+                   help="images per model call (default: 16 with --device cuda; on the CPU images run side "
+                        "by side, one per core, which measured faster than batches)")
     p.add_argument("-r", "--recursive", action="store_true", help="also take images from subfolders")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_gesture_options(p)
@@ -107,8 +110,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     if not paths:
         print_error(f"detect: no image files in {' '.join(args.inputs)}")
         return EXIT_USAGE
-    if args.max_hands < 1:
-        print_error("detect: --max-hands must be at least 1")
+    if args.max_hands < 1 or (args.batch_size is not None and args.batch_size < 1):
+        print_error("detect: --max-hands and --batch-size must be at least 1")
         return EXIT_USAGE
     draw_dir = Path(args.draw) if args.draw else None
     used_names: set[str] = set()
@@ -150,7 +153,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     try:
         # Files are read and processed ahead, in order, on every core (HandTracker.process_files); each
         # record is written as its result comes, so an interruption keeps what was done.
-        with tracker, progress, contextlib.closing(tracker.process_files(paths)) as results:
+        with tracker, progress, contextlib.closing(
+                tracker.process_files(paths, batch_size=args.batch_size)) as results:
             for result in results:
                 path = result.path
                 record: dict[str, Any] = {"image": str(path)}
