@@ -17,20 +17,9 @@ from handtrace import HandTracker, read_image
 from handtrace.results import Hand
 from handtrace.runtime import default_threads
 from handtrace.stills import GPU_BATCH_SIZE, OneThreadModels, process_batch
+from model_helpers import needs_models
 
-
-def _models_available() -> bool:
-    from handtrace.runtime import model_path
-
-    try:
-        model_path("palm_detection_full")
-        model_path("hand_landmark_full")
-    except FileNotFoundError:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(not _models_available(), reason="packaged ONNX models are missing")
+pytestmark = needs_models
 
 
 def _synthetic(folder: Path) -> list[Path]:
@@ -78,6 +67,22 @@ def _assert_same(got: list[list[Hand]], expected: list[list[Hand]]) -> None:
             assert x.to_dict() == y.to_dict()
 
 
+@pytest.fixture
+def palm_batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of images in each palm-detector call made while the test runs."""
+    from handtrace.detection import PalmDetector
+
+    sizes: list[int] = []
+    real = PalmDetector.detect_batch
+
+    def spy(self: PalmDetector, images: Any) -> Any:
+        sizes.append(len(images))
+        return real(self, images)
+
+    monkeypatch.setattr(PalmDetector, "detect_batch", spy)
+    return sizes
+
+
 def _one_by_one(paths: list[Path], **options: Any) -> tuple[list[list[Hand]], Any]:
     with HandTracker(**options) as t:
         return [t.process(read_image(p)) for p in paths], t.stats
@@ -113,20 +118,10 @@ def test_images_run_side_by_side_on_worker_threads(inputs, monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, GPU_BATCH_SIZE])
-def test_batches_give_what_process_gives(inputs, batch_size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batches_give_what_process_gives(inputs, batch_size: int, palm_batch_sizes: list[int]) -> None:
     # The GPU's code path, run on the CPU: one palm-detector call per batch, one landmark call per pass.
-    from handtrace.detection import PalmDetector
-
     paths, options = inputs
     expected, stats = _one_by_one(paths, **options)
-    sizes: list[int] = []
-    real = PalmDetector.detect_batch
-
-    def spy(self: PalmDetector, images: Any) -> Any:
-        sizes.append(len(images))
-        return real(self, images)
-
-    monkeypatch.setattr(PalmDetector, "detect_batch", spy)
     with HandTracker(**options) as t:
         got = list(t.process_images((read_image(p) for p in paths), batch_size=batch_size))
         assert (t.stats.frames, t.stats.detector_runs, t.stats.landmark_crops) == (
@@ -135,7 +130,7 @@ def test_batches_give_what_process_gives(inputs, batch_size: int, monkeypatch: p
             batches = -(-len(paths) // batch_size)
             assert t.stats.landmark_runs <= 2 * batches < stats.landmark_runs
     _assert_same(got, expected)
-    assert max(sizes) == min(batch_size, len(paths))
+    assert max(palm_batch_sizes) == min(batch_size, len(paths))
 
 
 def test_process_batch_puts_a_bad_image_s_error_in_its_place(inputs) -> None:
@@ -229,20 +224,11 @@ def test_one_thread_at_a_fixed_thread_count_runs_inline(inputs) -> None:
     _assert_same(got, expected)
 
 
-def test_a_gpu_tracker_takes_the_batched_path(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_gpu_tracker_takes_the_batched_path(palm_batch_sizes: list[int]) -> None:
     # What device="cuda" runs, checked on the CPU: the device decides the path, the sessions do not matter.
-    from handtrace.detection import PalmDetector
-
-    sizes: list[int] = []
-    real = PalmDetector.detect_batch
-
-    def spy(self: PalmDetector, images: Any) -> Any:
-        sizes.append(len(images))
-        return real(self, images)
-
-    monkeypatch.setattr(PalmDetector, "detect_batch", spy)
     images = [np.full((64, 64, 3), 10 * i, np.uint8) for i in range(GPU_BATCH_SIZE + 3)]
     with HandTracker(model_complexity=0) as t:
         t.device = "cuda"
         assert list(t.process_images(images)) == [[]] * len(images)
-    assert sizes[0] == max(sizes) == GPU_BATCH_SIZE and 3 in sizes  # two batches: 16 and the last 3
+    sizes = palm_batch_sizes  # two batches: 16 and the last 3
+    assert sizes[0] == max(sizes) == GPU_BATCH_SIZE and 3 in sizes

@@ -14,27 +14,14 @@ import pytest
 from handtrace import HandTracker, read_image
 from handtrace.runtime import default_threads
 from handtrace.tracker import duplicate_mask
+from model_helpers import models_available, needs_models
 
 NO_HAND = ("banana", "bird", "cat_and_dog", "clock", "tabby", "face")
 
 
-def _models_available() -> bool:
-    from handtrace.runtime import model_path
-
-    try:
-        model_path("palm_detection_full")
-        model_path("hand_landmark_full")
-    except FileNotFoundError:
-        return False
-    return True
-
-
-needs_models = pytest.mark.skipif(not _models_available(), reason="packaged ONNX models are missing")
-
-
 @pytest.fixture(scope="module")
 def tracker():
-    if not _models_available():
+    if not models_available():
         pytest.skip("packaged ONNX models are missing")
     with HandTracker() as t:
         yield t
