@@ -101,19 +101,10 @@ def run_design(design: str, frames: int) -> str:
 
 
 def run_tracker(passes: int) -> None:
-    import cv2
-
     from handtrace import HandTracker
+    from speed import read_video, to_rgb
 
-    cap = cv2.VideoCapture(str(VIDEO))
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    if not frames:
-        raise SystemExit(f"cannot read {VIDEO}")
+    frames = to_rgb(read_video(VIDEO))  # raises OSError naming the file when nothing decodes
     for p in range(passes):
         for in_background in ((False, True) if p % 2 == 0 else (True, False)):
             with HandTracker(static_image_mode=False, max_num_hands=2, gestures=False,
