@@ -91,6 +91,11 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def _no_regions() -> tuple[np.ndarray, np.ndarray]:
+    """No new-hand candidates: regions (0, 5) and scores (0,)."""
+    return np.zeros((0, 5)), np.zeros(0, np.float32)
+
+
 #: Landmark estimators for the main and the worker thread, and the worker (``_still_landmarks``).
 _SideBySide = tuple[LandmarkEstimator, LandmarkEstimator, ThreadPoolExecutor]
 
@@ -262,7 +267,6 @@ class HandTracker:
         self._background = (BackgroundDetector(searcher)
                             if background_detection and not static_image_mode
                             and BackgroundDetector.supports(searcher) else None)
-        self._background_max_delay = 2 * detection_interval
         # Two estimators on the landmark model's 1-thread session and a worker thread (created on the
         # first still image with two regions), or False where the model has no 1-thread session.
         self._side_by_side: _SideBySide | bool | None = None
@@ -565,7 +569,7 @@ class HandTracker:
     def _untracked(self, detections: PalmDetections, avoid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Regions (K, 5) and scores (K,) of the detections that overlap none of the regions ``avoid``."""
         if len(detections) == 0:
-            return np.zeros((0, 5)), np.zeros(0, np.float32)
+            return _no_regions()
         rois = detection_to_roi(detections.boxes, detections.keypoints)
         keep = ~overlapping(rois, avoid)
         rois, scores = rois[keep], detections.scores[keep]
@@ -576,9 +580,10 @@ class HandTracker:
         """The untracked hands (regions (K, 5), scores (K,)) of a background detection that has finished
         (or reached its deadline)."""
         assert self._background is not None
-        done = self._background.poll(frame, self._background_max_delay)
+        # Waited for two detection intervals after it started: a machine with no idle time finds hands too.
+        done = self._background.poll(frame, 2 * self._tracks.detection_interval)
         if done is None:
-            return np.zeros((0, 5)), np.zeros(0, np.float32)
+            return _no_regions()
         return self._untracked(done[1], avoid)
 
     def _start_background_detection(self, image: np.ndarray, frame: int) -> None:
@@ -612,7 +617,7 @@ class HandTracker:
         elif detected:
             new_rois, new_scores = self._new_hand_regions(image, regions, frame)
         else:
-            new_rois, new_scores = np.zeros((0, 5)), np.zeros(0, np.float32)
+            new_rois, new_scores = _no_regions()
         batch = self._landmarks(image, np.concatenate([regions, new_rois]))
         n = len(live)
         tracked, new = batch[:n], batch[n:]
