@@ -234,31 +234,25 @@ class ThreadChooser:
         self._since_probe += 1
         interval = self._interval if self.best == 0 else self.REFRESH_INTERVAL
         if self._since_probe > interval:
-            self._since_probe = 0
-            self._probe_left = self.PROBE_CALLS
-            self._probe_times = []
+            self._start_probe()
             return 1 - self.best
         return self.best
 
     def record(self, k: int, seconds_per_image: float) -> None:
         """Account for a run of session ``k`` (as :meth:`pick` chose) that took this long per image."""
         fast = self.seconds_per_image
-        if self._calibrating:
-            if self._last == k:  # the first run of each session pays for cold caches: not timed
-                self._recent[k].append(seconds_per_image)
-                fast[k] = statistics.median(self._recent[k])
-            self._last = k
-            if len(self._recent[1]) >= self.CALIBRATION_CALLS:
-                self._calibrating = False
-                self.best = int(fast[1] < self.PREFER_ONE * fast[0])  # type: ignore[operator]
-            return
-        if self._last == k:  # the first run after a switch pays for cold caches: not timed
+        if self._last == k:  # the first run of a session, or after a switch, pays for cold caches: not timed
             if self._probe_left:
                 self._probe_times.append(seconds_per_image)
             else:
                 self._recent[k].append(seconds_per_image)
                 fast[k] = statistics.median(self._recent[k])
         self._last = k
+        if self._calibrating:
+            if len(self._recent[1]) >= self.CALIBRATION_CALLS:
+                self._calibrating = False
+                self.best = int(fast[1] < self.PREFER_ONE * fast[0])  # type: ignore[operator]
+            return
         if self._probe_left:
             self._probe_left -= 1
             if not self._probe_left:
@@ -267,9 +261,13 @@ class ThreadChooser:
               and fast[self.best] * self._gain() > fast[1 - self.best]):  # the session in use got slow
             # Look at the other one again before switching: its figure may be old, and the whole machine
             # slowing down for a while (a VM's neighbours) would otherwise send a run to one thread.
-            self._since_probe = 0
-            self._probe_left = self.PROBE_CALLS
-            self._probe_times = []
+            self._start_probe()
+
+    def _start_probe(self) -> None:
+        """Time the other session for the next ``PROBE_CALLS`` calls."""
+        self._since_probe = 0
+        self._probe_left = self.PROBE_CALLS
+        self._probe_times = []
 
     def _gain(self) -> float:
         """How much faster the other session must be to take over: more for going to several threads."""
